@@ -1,0 +1,165 @@
+"""Compile a transition system into Python functions for the explicit engine's hot loop.
+
+States are stored as ``bytes``: each variable's value minus its lower bound, one byte each
+(variables are small; :func:`compile_system` refuses one with a range over 256).  The successor
+function is generated source: one branch per thread on its program counter, one guarded tuple
+display per transition, so a step costs a few comparisons and one allocation.  Guards, updates
+and checks come from the same :class:`model.ts.Expr` trees the z3 engine encodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from model.ts import Expr, Op, Transition, TransitionSystem
+
+Packed = bytes
+SuccessorFn = Callable[[Packed], tuple[list[tuple[int, Packed]], list[int]]]
+CheckFn = Callable[[Packed], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSystem:
+    """The generated functions plus the packing of states."""
+
+    successors: SuccessorFn
+    transition_checks: tuple[tuple[tuple[int, CheckFn], ...], ...]
+    location_checks: Callable[[Packed], list[int]]
+    holders: tuple[tuple[tuple[int, str, Callable[[Packed], int]], ...], ...]
+    lows: tuple[int, ...]
+    by_location: dict[tuple[int, int], tuple[int, ...]]
+    source: str
+
+    def pack(self, state: tuple[int, ...]) -> Packed:
+        return bytes(v - low for v, low in zip(state, self.lows))
+
+    def unpack(self, packed: Packed) -> tuple[int, ...]:
+        return tuple(v + low for v, low in zip(packed, self.lows))
+
+
+class _Emitter:
+    def __init__(self, lows: tuple[int, ...]) -> None:
+        self.lows = lows
+
+    def expr(self, e: Expr) -> str:
+        op = e.op
+        if op is Op.CONST:
+            return str(e.value)
+        if op is Op.VAR:
+            low = self.lows[e.value]
+            return f"s[{e.value}]" if low == 0 else f"(s[{e.value}] + {low})"
+        if op is Op.AND:
+            return "(" + " and ".join(self.expr(a) for a in e.args) + ")"
+        if op is Op.OR:
+            return "(" + " or ".join(self.expr(a) for a in e.args) + ")"
+        if op is Op.NOT:
+            return f"(not {self.expr(e.args[0])})"
+        if op is Op.ITE:
+            cond, then, other = e.args
+            return f"({self.expr(then)} if {self.expr(cond)} else {self.expr(other)})"
+        left, right = (self.expr(a) for a in e.args)
+        symbol = {Op.EQ: "==", Op.NE: "!=", Op.LT: "<", Op.LE: "<=", Op.ADD: "+", Op.SUB: "-"}[op]
+        return f"({left} {symbol} {right})"
+
+    def stored(self, index: int, e: Expr) -> str:
+        """The byte stored for variable ``index`` when it is assigned ``e``."""
+        low = self.lows[index]
+        value = self.expr(e)
+        return value if low == 0 else f"({value} - {low})"
+
+
+def compile_system(system: TransitionSystem) -> CompiledSystem:
+    """Generate and load the successor, check and wait-for functions of ``system``."""
+    for variable in system.variables:
+        if variable.high - variable.low > 255:
+            raise ValueError(f"variable {variable.name} has a range over 256 values")
+    lows = tuple(v.low for v in system.variables)
+    emit = _Emitter(lows)
+    width = len(system.variables)
+    lines = ["def successors(s):", "    out = []", "    stuck = []"]
+    by_location: dict[tuple[int, int], list[int]] = {}
+    for index, transition in enumerate(system.transitions):
+        by_location.setdefault((transition.thread, transition.source), []).append(index)
+    for thread_index, thread in enumerate(system.threads):
+        lines.append(f"    pc = s[{thread.pc}]")
+        locations = sorted(loc for (t, loc) in by_location if t == thread_index)
+        keyword = "if"
+        for location in locations:
+            lines.append(f"    {keyword} pc == {location}:")
+            keyword = "elif"
+            lines.append("        moved = False")
+            for index in by_location[(thread_index, location)]:
+                lines.extend(_transition_lines(emit, system, index, width))
+            lines.append("        if not moved:")
+            lines.append(f"            stuck.append({thread_index})")
+        if locations:
+            lines.append(f"    elif pc != {thread.done}:")
+        else:
+            lines.append(f"    if pc != {thread.done}:")
+        lines.append(f"        stuck.append({thread_index})")
+    lines.append("    return out, stuck")
+    lines.append("")
+    check_names: list[str] = []
+    transition_checks: list[list[tuple[int, str]]] = [[] for _ in system.transitions]
+    for index, transition in enumerate(system.transitions):
+        for number, check in enumerate(transition.checks):
+            name = f"check_{index}_{number}"
+            lines.append(f"def {name}(s):")
+            lines.append(f"    return bool({emit.expr(check.bad)})")
+            transition_checks[index].append((number, name))
+            check_names.append(name)
+    lines.append("def location_checks(s):")
+    lines.append("    found = []")
+    for number, location_check in enumerate(system.location_checks):
+        thread = system.threads[location_check.thread]
+        lines.append(
+            f"    if s[{thread.pc}] == {location_check.location} and "
+            f"{emit.expr(location_check.check.bad)}:"
+        )
+        lines.append(f"        found.append({number})")
+    lines.append("    return found")
+    holder_names: list[list[tuple[int, str, str]]] = [[] for _ in system.transitions]
+    for index, transition in enumerate(system.transitions):
+        for number, wait in enumerate(transition.waits):
+            name = f"holder_{index}_{number}"
+            lines.append(f"def {name}(s):")
+            lines.append(f"    return {emit.expr(wait.holder)}")
+            holder_names[index].append((number, wait.resource, name))
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, object] = {}
+    exec(compile(source, f"<migcheck model {system.name} {system.mode.value}>", "exec"), namespace)
+    successors = namespace["successors"]
+    location_fn = namespace["location_checks"]
+    return CompiledSystem(
+        successors=successors,  # type: ignore[arg-type]
+        transition_checks=tuple(
+            tuple((number, namespace[name]) for number, name in checks)  # type: ignore[misc]
+            for checks in transition_checks
+        ),
+        location_checks=location_fn,  # type: ignore[arg-type]
+        holders=tuple(
+            tuple((number, resource, namespace[name]) for number, resource, name in waits)  # type: ignore[misc]
+            for waits in holder_names
+        ),
+        lows=lows,
+        by_location={key: tuple(value) for key, value in by_location.items()},
+        source=source,
+    )
+
+
+def _transition_lines(
+    emit: _Emitter, system: TransitionSystem, index: int, width: int
+) -> list[str]:
+    transition: Transition = system.transitions[index]
+    pc = system.threads[transition.thread].pc
+    assigned = {variable: emit.stored(variable, value) for variable, value in transition.updates}
+    assigned[pc] = str(transition.target)
+    cells = [assigned.get(i, f"s[{i}]") for i in range(width)]
+    guard = emit.expr(transition.guard)
+    body = f"out.append(({index}, bytes(({', '.join(cells)},))))"
+    return [
+        f"        if {guard}:",
+        "            moved = True",
+        f"            {body}",
+    ]

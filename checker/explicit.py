@@ -1,0 +1,278 @@
+"""The explicit-state engine: breadth-first search over packed canonical states.
+
+Every reachable state is visited once, level by level, so the first level at which a property
+fails gives its shortest counterexample; among the counterexamples of that length the engine
+keeps the one with the fewest switches between threads (it reads like the kernel story).  Each
+state keeps its parent, the transition that reached it and its switch count, so traces are
+rebuilt at the end and replayed through the reference semantics (:mod:`checker.trace`).
+
+Complexity: O(S * T) guard evaluations for S reachable states and T transitions enabled per
+state; memory is one ``bytes`` object per state plus three array slots.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from array import array
+from dataclasses import dataclass
+
+from checker.budget import Budget, BudgetExceeded
+from checker.codegen import CompiledSystem, Packed, compile_system
+from checker.deadlock import cycle_of, has_cycle, wait_edges
+from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
+from checker.trace import Ending, replay
+from model.kinds import ALL_PROPERTIES, Property, ReturnCode
+from model.ts import TransitionSystem
+
+ENGINE = "explicit"
+_CLOCK_EVERY = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A candidate counterexample: the state it ends in, and the transition that violated
+    (None for a state property: a location check or a deadlock)."""
+
+    state: int
+    transition: int | None
+    ending: Ending
+
+
+class _Search:
+    def __init__(self, system: TransitionSystem, budget: Budget,
+                 properties: frozenset[Property]) -> None:
+        self.system = system
+        self.budget = budget
+        self.properties = properties
+        self.compiled: CompiledSystem = compile_system(system)
+        self.states: list[Packed] = []
+        self.index: dict[Packed, int] = {}
+        self.parent = array("l")
+        self.via = array("l")
+        self.switches = array("l")
+        self.last_thread = array("l")
+        self.thread_of = [t.thread for t in system.transitions]
+        self.returns = {i: t.returns for i, t in enumerate(system.transitions) if t.returns}
+        self.returned: set[ReturnCode] = set()
+        self.found: dict[Property, _Found] = {}
+        self.fired = 0
+        self.depth = 0
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def add(self, packed: Packed, parent: int, via: int, switches: int, thread: int) -> int:
+        number = len(self.states)
+        self.states.append(packed)
+        self.index[packed] = number
+        self.parent.append(parent)
+        self.via.append(via)
+        self.switches.append(switches)
+        self.last_thread.append(thread)
+        return number
+
+    def cost(self, candidate: _Found) -> int:
+        cost = self.switches[candidate.state]
+        if candidate.transition is not None:
+            last = self.last_thread[candidate.state]
+            cost += int(last >= 0 and last != self.thread_of[candidate.transition])
+        return cost
+
+    def offer(self, level: dict[Property, _Found], prop: Property, candidate: _Found) -> None:
+        if prop in self.found or prop not in self.properties:
+            return
+        current = level.get(prop)
+        if current is None or self.cost(candidate) < self.cost(current):
+            level[prop] = candidate
+
+    def over_budget(self) -> None:
+        budget = self.budget
+        if budget.max_states is not None and len(self.states) > budget.max_states:
+            raise BudgetExceeded(f"state budget of {budget.max_states} states ran out")
+        if len(self.states) % _CLOCK_EVERY == 0:
+            if budget.timeout is not None and time.monotonic() - self.started > budget.timeout:
+                raise BudgetExceeded(f"time budget of {budget.timeout:g} s ran out")
+            if budget.max_memory_mb is not None:
+                used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+                if used > budget.max_memory_mb:
+                    raise BudgetExceeded(
+                        f"memory budget of {budget.max_memory_mb} MiB ran out ({used} MiB used)"
+                    )
+
+    # ------------------------------------------------------------ properties
+
+    def location_violations(self, number: int, packed: Packed,
+                            level: dict[Property, _Found]) -> None:
+        for check_number in self.compiled.location_checks(packed):
+            location_check = self.system.location_checks[check_number]
+            check = location_check.check
+            self.offer(level, check.property, _Found(
+                number, None, Ending(check.property, check.message, location_check.step.span)))
+
+    def deadlock(self, number: int, packed: Packed, moved: bool, stuck: list[int],
+                 level: dict[Property, _Found]) -> None:
+        if Property.DEADLOCK in self.found or Property.DEADLOCK not in self.properties:
+            return
+        edges = wait_edges(self.system, self.compiled, packed, stuck)
+        if has_cycle(edges, stuck):
+            cycle = cycle_of(edges, stuck)
+            spans = [self.system.transitions[e.transition].step.span for e in cycle]
+            names = [self.system.threads[e.waiter].name for e in cycle]
+            message = "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other"
+            ending = Ending(
+                Property.DEADLOCK, message, spans[0],
+                tuple((e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans)),
+                tuple(stuck),
+            )
+            self.offer(level, Property.DEADLOCK, _Found(number, None, ending))
+        elif not moved:
+            names = ", ".join(self.system.threads[t].name for t in stuck)
+            location = self.first_span(packed, stuck)
+            ending = Ending(Property.DEADLOCK,
+                            f"deadlock: no thread can move; {names} never finish",
+                            location, (), tuple(stuck))
+            self.offer(level, Property.DEADLOCK, _Found(number, None, ending))
+
+    def first_span(self, packed: Packed, stuck: list[int]) -> object:
+        for thread in stuck:
+            location = packed[self.system.threads[thread].pc]
+            for index in self.compiled.by_location.get((thread, location), ()):
+                span = self.system.transitions[index].step.span
+                if span is not None:
+                    return span
+        return None
+
+    # ------------------------------------------------------------ search
+
+    def run(self) -> None:
+        frontier: list[int] = []
+        level: dict[Property, _Found] = {}
+        for state in self.system.initial_states():
+            packed = self.compiled.pack(state)
+            if packed not in self.index:
+                number = self.add(packed, -1, -1, 0, -1)
+                frontier.append(number)
+                self.location_violations(number, packed, level)
+        self.found.update(level)
+        successors = self.compiled.successors
+        checks = self.compiled.transition_checks
+        transitions = self.system.transitions
+        index = self.index
+        while frontier and not self.all_found():
+            level = {}
+            next_frontier: list[int] = []
+            level_start = len(self.states)
+            for number in frontier:
+                packed = self.states[number]
+                out, stuck = successors(packed)
+                if stuck:
+                    self.deadlock(number, packed, bool(out), stuck, level)
+                my_switches = self.switches[number]
+                my_last = self.last_thread[number]
+                for transition, target in out:
+                    self.fired += 1
+                    code = self.returns.get(transition)
+                    if code is not None:
+                        self.returned.add(code)
+                    for check_number, bad in checks[transition]:
+                        if bad(packed):
+                            check = transitions[transition].checks[check_number]
+                            self.offer(level, check.property, _Found(number, transition, Ending(
+                                check.property, check.message, transitions[transition].step.span)))
+                    thread = self.thread_of[transition]
+                    switches = my_switches + (my_last >= 0 and my_last != thread)
+                    known = index.get(target)
+                    if known is None:
+                        new = self.add(target, number, transition, switches, thread)
+                        next_frontier.append(new)
+                        self.location_violations(new, target, level)
+                        self.over_budget()
+                    elif known >= level_start and self.switches[known] > switches:
+                        self.parent[known] = number
+                        self.via[known] = transition
+                        self.switches[known] = switches
+                        self.last_thread[known] = thread
+            self.found.update(level)
+            frontier = next_frontier
+            if frontier:
+                self.depth += 1
+
+    def all_found(self) -> bool:
+        return all(p in self.found for p in self.properties)
+
+    # ------------------------------------------------------------ results
+
+    def path_to(self, number: int) -> tuple[int, list[int], list[Packed]]:
+        path: list[int] = []
+        visited: list[Packed] = []
+        while self.parent[number] >= 0:
+            path.append(self.via[number])
+            visited.append(self.states[number])
+            number = self.parent[number]
+        path.reverse()
+        visited.reverse()
+        return number, path, visited
+
+    def trace(self, found: _Found) -> Trace:
+        root, path, visited = self.path_to(found.state)
+        unpack = self.compiled.unpack
+        expected = [unpack(p) for p in visited]
+        if found.transition is not None:
+            path.append(found.transition)
+        return replay(self.system, unpack(self.states[root]), path, found.ending, expected)
+
+    def statistics(self) -> Statistics:
+        return Statistics(len(self.states), self.fired, self.depth,
+                          round(time.monotonic() - self.started, 3))
+
+
+def check(
+    system: TransitionSystem,
+    budget: Budget | None = None,
+    properties: frozenset[Property] = frozenset(ALL_PROPERTIES),
+) -> ModeResult:
+    """Explore every reachable state of ``system`` and judge each property.
+
+    Returns VIOLATED with the shortest trace for each property that fails, UNKNOWN (with the
+    budget named in ``reason``) when a budget ran out before the search ended, REFUSES when the
+    callback only ever returned errors, else HOLDS.
+    """
+    search = _Search(system, budget or Budget(), properties)
+    reason = ""
+    try:
+        search.run()
+    except BudgetExceeded as exhausted:
+        reason = exhausted.reason
+    results = []
+    for prop in ALL_PROPERTIES:
+        if prop not in properties:
+            continue
+        found = search.found.get(prop)
+        if found is not None:
+            results.append(PropertyResult(prop, Verdict.VIOLATED, search.trace(found)))
+        else:
+            results.append(PropertyResult(prop, Verdict.UNKNOWN if reason else Verdict.HOLDS))
+    refused = tuple(sorted(search.returned, key=lambda c: c.value))
+    return ModeResult(
+        spec=system.name,
+        mode=system.mode,
+        engine=ENGINE,
+        verdict=overall_verdict(results, reason, refused),
+        properties=tuple(results),
+        refused_with=refused if refused and ReturnCode.OK not in search.returned else (),
+        statistics=search.statistics(),
+        reason=reason,
+    )
+
+
+def overall_verdict(results: list[PropertyResult], reason: str,
+                    returned: tuple[ReturnCode, ...]) -> Verdict:
+    """VIOLATED beats UNKNOWN beats REFUSES beats HOLDS."""
+    if any(r.verdict is Verdict.VIOLATED for r in results):
+        return Verdict.VIOLATED
+    if reason:
+        return Verdict.UNKNOWN
+    if returned and ReturnCode.OK not in returned:
+        return Verdict.REFUSES
+    return Verdict.HOLDS

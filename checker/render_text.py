@@ -1,0 +1,114 @@
+"""Text renderings for a terminal: the verdict table and readable counterexample traces.
+
+A trace shows one line per step — its number, the thread, the action and the spec line it comes
+from (``core`` for steps of the kernel's migration core) — and under it only what changed.
+"""
+
+from __future__ import annotations
+
+from checker.result import ModeResult, PropertyResult, Trace, Verdict
+from checker.run import Comparison, describe_expectation
+from model import ast
+from model.kinds import ALL_PROPERTIES
+
+_CELL = {Verdict.HOLDS: "ok", Verdict.VIOLATED: "VIOLATED", Verdict.UNKNOWN: "?"}
+
+
+def verdict_text(result: ModeResult) -> str:
+    if result.verdict is Verdict.REFUSES:
+        return "refuses " + ", ".join(code.name for code in result.refused_with)
+    return result.verdict.value
+
+
+def header(spec: ast.Spec) -> str:
+    source = f" ({spec.source})" if spec.source else ""
+    return f"{spec.file}: {spec.name}{source}"
+
+
+def table(comparisons: tuple[Comparison, ...]) -> str:
+    """One row per mode, one column per property, then states explored and the expectation."""
+    show_expected = any(c.expected is not None for c in comparisons)
+    columns = ["mode", "verdict"] + [p.value for p in ALL_PROPERTIES] + ["states"]
+    if show_expected:
+        columns.append("expected")
+    rows: list[list[str]] = []
+    for comparison in comparisons:
+        result = comparison.result
+        cells = {r.property: _CELL[r.verdict] for r in result.properties}
+        row = [result.mode.value, verdict_text(result)]
+        row += [cells.get(p, "-") for p in ALL_PROPERTIES]
+        row.append(str(result.statistics.states))
+        if show_expected:
+            row.append(_expected_cell(comparison))
+        rows.append(row)
+    widths = [max(len(columns[i]), *(len(r[i]) for r in rows)) for i in range(len(columns))]
+    numeric = {columns.index("states")}
+
+    def line(cells: list[str]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(columns)] + [line(r) for r in rows]
+    for comparison in comparisons:
+        if comparison.result.reason:
+            out.append(f"{comparison.result.mode.value}: unknown: {comparison.result.reason}")
+    return "\n".join(out)
+
+
+def _expected_cell(comparison: Comparison) -> str:
+    if comparison.expected is None:
+        return "(no expect line)"
+    if comparison.met:
+        return "met"
+    return f"UNMET: expected {describe_expectation(comparison.expected)}"
+
+
+def traces(result: ModeResult) -> list[str]:
+    """The counterexample of every violated property of one mode."""
+    return [trace_text(result, r) for r in result.properties if r.trace is not None]
+
+
+def trace_text(result: ModeResult, prop: PropertyResult) -> str:
+    trace = prop.trace
+    if trace is None:
+        return ""
+    lines = [f"{result.spec} in {result.mode.value}: {trace.property.value} violated",
+             f"  {trace.message}"]
+    for name, value in trace.initial:
+        lines.append(f"  initially {name} = {value}")
+    lines.extend(step_lines(trace))
+    total = len(trace.steps)
+    if trace.cycle:
+        lines.append(f"  after step {total}, these threads wait for each other for ever:")
+        waiter_width = max(len(e.waiter) for e in trace.cycle)
+        for edge in trace.cycle:
+            where = f"   ({edge.span})" if edge.span is not None else "   (core)"
+            lines.append(f"    {edge.waiter.ljust(waiter_width)}  waits for {edge.resource}, "
+                         f"held by {edge.holder}{where}")
+    elif trace.blocked:
+        lines.append(f"  after step {total}, no thread can move; unfinished: "
+                     f"{', '.join(trace.blocked)}")
+    else:
+        where = f" at {trace.violation_span}" if trace.violation_span is not None else ""
+        lines.append(f"  => {trace.property.value} violated{where}")
+    return "\n".join(lines)
+
+
+def step_lines(trace: Trace) -> list[str]:
+    if not trace.steps:
+        return ["  (in the initial state)"]
+    number_width = len(str(len(trace.steps)))
+    thread_width = max(len(s.thread) for s in trace.steps)
+    action_width = min(max(len(s.action) for s in trace.steps), 64)
+    lines = []
+    for number, step in enumerate(trace.steps, start=1):
+        where = str(step.span) if step.span is not None else "core"
+        lines.append(f"  {str(number).rjust(number_width)}  {step.thread.ljust(thread_width)}  "
+                     f"{step.action.ljust(action_width)}  {where}")
+        if step.changes:
+            changes = "; ".join(f"{c.name}: {c.before} -> {c.after}" for c in step.changes)
+            lines.append(" " * (number_width + thread_width + 6) + changes)
+    return lines

@@ -1,0 +1,110 @@
+"""Results: frozen values an engine returns and renderers read.
+
+A :class:`ModeResult` is the answer for one (spec, mode): a verdict per property, the shortest
+counterexample of each violated property, the return codes the callback gave, and statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from model.kinds import Mode, Property, ReturnCode
+from model.span import Span
+
+
+class Verdict(Enum):
+    HOLDS = "holds"
+    VIOLATED = "violated"
+    REFUSES = "refuses"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One state variable that a step changed, phrased for a person."""
+
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a counterexample: which thread did what, where in the spec, what changed."""
+
+    thread: str
+    action: str
+    span: Span | None
+    changes: tuple[Change, ...]
+    transition: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEdge:
+    """In a deadlock: ``waiter`` waits for ``resource``, which ``holder`` holds."""
+
+    waiter: str
+    resource: str
+    holder: str
+    span: Span | None
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A counterexample: the steps from the initial state to the violation.
+
+    ``initial`` names every variable's starting value; ``cycle`` is non-empty for deadlocks;
+    ``blocked`` lists, for a deadlock, every thread that can no longer move.
+    """
+
+    property: Property
+    message: str
+    initial: tuple[tuple[str, str], ...]
+    steps: tuple[TraceStep, ...]
+    violation_span: Span | None
+    cycle: tuple[WaitEdge, ...] = ()
+    blocked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyResult:
+    property: Property
+    verdict: Verdict
+    trace: Trace | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModeResult:
+    """The verdict for one (spec, mode).
+
+    ``verdict`` is VIOLATED when any property is, else UNKNOWN when a budget ran out, else
+    REFUSES when every callback return was an error (``refused_with`` lists the codes), else
+    HOLDS.  ``reason`` explains an UNKNOWN.
+    """
+
+    spec: str
+    mode: Mode
+    engine: str
+    verdict: Verdict
+    properties: tuple[PropertyResult, ...]
+    refused_with: tuple[ReturnCode, ...]
+    statistics: Statistics
+    reason: str = ""
+
+    def violated(self) -> tuple[Property, ...]:
+        return tuple(p.property for p in self.properties if p.verdict is Verdict.VIOLATED)
+
+    def trace_for(self, prop: Property) -> Trace | None:
+        for result in self.properties:
+            if result.property is prop:
+                return result.trace
+        return None

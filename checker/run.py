@@ -1,0 +1,117 @@
+"""Checking a spec file end to end: parse, validate, compile per mode, run an engine, and
+compare each verdict with the spec's ``expect`` line.
+
+This is the library the command line is a thin layer over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from checker import explicit
+from checker.budget import Budget
+from checker.result import ModeResult, Verdict
+from model import ast
+from model.core import compile_system
+from model.kinds import ALL_MODES, Mode
+from model.params import Params, check_limits, params_of
+from model.parser import parse_file
+from model.span import Diagnostic
+from model.ts import TransitionSystem
+from model.validate import check_spec
+
+Engine = Callable[[TransitionSystem, Budget], ModeResult]
+
+
+def explicit_engine(system: TransitionSystem, budget: Budget) -> ModeResult:
+    return explicit.check(system, budget)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Command-line values that replace the spec's params (None keeps the spec's)."""
+
+    pages: int | None = None
+    migrators: int | None = None
+    writes: int | None = None
+    passes: int | None = None
+
+    def apply(self, params: Params) -> Params:
+        return params.override(
+            pages=self.pages, migrators=self.migrators, writes=self.writes, passes=self.passes
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSpec:
+    spec: ast.Spec
+    warnings: tuple[Diagnostic, ...]
+
+
+def load_spec(path: Path, display: str | None = None) -> LoadedSpec:
+    """Parse and validate; raises :class:`model.span.SpecError` with every error."""
+    spec = parse_file(path, display)
+    warnings = check_spec(spec)
+    return LoadedSpec(spec, warnings)
+
+
+def instance_params(spec: ast.Spec, overrides: Overrides) -> Params:
+    """The spec's params with the command line's overrides; ValueError when out of range."""
+    params, _ = params_of(spec)
+    params = overrides.apply(params)
+    problem = check_limits(params)
+    if problem is not None:
+        raise ValueError(problem)
+    return params
+
+
+def check_modes(
+    spec: ast.Spec,
+    modes: tuple[Mode, ...] = ALL_MODES,
+    overrides: Overrides = Overrides(),
+    budget: Budget = Budget(),
+    engine: Engine = explicit_engine,
+) -> tuple[ModeResult, ...]:
+    """Check ``spec`` in each mode, in the order given."""
+    params = instance_params(spec, overrides)
+    return tuple(engine(compile_system(spec, mode, params), budget) for mode in modes)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A verdict against the spec's expectation for its mode (``expected`` None: none given)."""
+
+    result: ModeResult
+    expected: ast.Expect | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.expected is None:
+            return None
+        return expectation_met(self.expected, self.result)
+
+
+def expectation_met(expected: ast.Expect, result: ModeResult) -> bool:
+    if result.verdict is Verdict.UNKNOWN:
+        return False
+    if expected.outcome is ast.Outcome.HOLDS:
+        return result.verdict is Verdict.HOLDS
+    if expected.outcome is ast.Outcome.REFUSES:
+        return result.verdict is Verdict.REFUSES and set(result.refused_with) == set(expected.codes)
+    return result.verdict is Verdict.VIOLATED and set(result.violated()) == set(expected.properties)
+
+
+def describe_expectation(expected: ast.Expect | None) -> str:
+    if expected is None:
+        return "-"
+    if expected.outcome is ast.Outcome.HOLDS:
+        return "holds"
+    if expected.outcome is ast.Outcome.REFUSES:
+        return "refuses " + ", ".join(c.name for c in expected.codes)
+    return "violates " + ", ".join(p.value for p in expected.properties)
+
+
+def compare(spec: ast.Spec, results: tuple[ModeResult, ...]) -> tuple[Comparison, ...]:
+    return tuple(Comparison(r, spec.expectation(r.mode)) for r in results)

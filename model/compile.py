@@ -1,0 +1,575 @@
+"""Compilation of callback and actor bodies into transitions.
+
+Bodies are compiled backwards: each statement gets the location to continue at and returns its
+entry location, so a branch on the mode (known at compile time) costs no step.  Every statement
+that touches shared state is one atomic transition; its :class:`model.ts.Step` points at the
+statement's span.
+
+The callback is inlined once per (migrator, page) into the migrator's code (model/core.py);
+its ``return`` transitions continue at the core's location for that return code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from model import ast
+from model.build import ThreadBuilder
+from model.kinds import LockKind, Mode, Property, ReturnCode
+from model.library import library_body
+from model.locks import ExclusiveLock, LockInstance, holds_any
+from model.resources import Resources
+from model.ts import (
+    FALSE,
+    TRUE,
+    Check,
+    Expr,
+    Op,
+    Step,
+    StepKind,
+    Wait,
+    add,
+    and_,
+    const,
+    eq,
+    ite,
+    le,
+    lt,
+    ne,
+    not_,
+    or_,
+    sub,
+    var,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Where a body runs: its thread, its page, and (for the callback) its migrator and the
+    core locations each return code continues at."""
+
+    thread: ThreadBuilder
+    page: int
+    migrator: int | None
+    on_return: dict[ReturnCode, int]
+    return_updates: dict[ReturnCode, tuple[tuple[int, Expr], ...]] | None = None
+
+    @property
+    def is_callback(self) -> bool:
+        return self.migrator is not None
+
+
+class BodyCompiler:
+    """Compiles statements of one spec into transitions of the threads that run them."""
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self.mode = res.mode
+
+    # ------------------------------------------------------------ entry points
+
+    def block(self, block: ast.Block, next_location: int, frame: Frame) -> int:
+        location = next_location
+        for statement in reversed(block.statements):
+            location = self.statement(statement, location, frame)
+        return location
+
+    # ------------------------------------------------------------ helpers
+
+    def step(self, kind: StepKind, text: str, span: ast.Span | None) -> Step:
+        return Step(kind, text, span if span is not None and span.line > 0 else None)
+
+    def new_location(self, frame: Frame, text: str) -> int:
+        return frame.thread.location(text)
+
+    def migrating(self, frame: Frame) -> ExclusiveLock:
+        """The old page's lock, which the core holds around the callback."""
+        return self.res.old_lock[frame.page]
+
+    def state_migrated(self, frame: Frame) -> Expr:
+        """The page's state points at this migrator's new page (mapping or a spec pointer)."""
+        assert_callback(frame)
+        target = const(frame_migrator(frame) + 1)
+        switched = [eq(var(self.res.mapping[frame.page]), target)]
+        switched += [
+            eq(var(index), target) for (_, page), index in self.res.pointers.items()
+            if page == frame.page
+        ]
+        return or_(*switched)
+
+    def held_locks(self, frame: Frame) -> list[LockInstance]:
+        return self.res.locks_of_page(frame.page)
+
+    def sleep_checks(self, frame: Frame, location: int, what: str, span: ast.Span,
+                     writeback_wait: bool = False) -> None:
+        """A sleeping call: forbidden in ASYNC (and writeback waits in SYNC_LIGHT) for the
+        migrator, and for everyone while a spinning lock is held."""
+        thread = frame.thread
+        step = self.step(StepKind.CORE, what, span)
+        if frame.is_callback and self.mode is Mode.ASYNC:
+            thread.check_at(
+                location,
+                Check(Property.MODE_DISCIPLINE, TRUE, f"{what} may sleep in ASYNC mode"),
+                step,
+            )
+        if frame.is_callback and self.mode is Mode.SYNC_LIGHT and writeback_wait:
+            thread.check_at(
+                location,
+                Check(Property.MODE_DISCIPLINE, TRUE, f"{what} in SYNC_LIGHT mode"),
+                step,
+            )
+        spinning = self.res.spinning_locks_of_page(frame.page)
+        if spinning:
+            thread.check_at(
+                location,
+                Check(
+                    Property.LOCK_BALANCE,
+                    holds_any(spinning, thread.me),
+                    f"{what} may sleep while a spinning lock is held",
+                ),
+                step,
+            )
+
+    # ------------------------------------------------------------ locks
+
+    def resolve(self, ref: ast.LockRef, frame: Frame) -> LockInstance | None:
+        """The lock a name stands for; None for ``page`` in an actor (it follows the mapping)."""
+        if ref.name == "page":
+            return self.migrating(frame) if frame.is_callback else None
+        if ref.name == "newpage":
+            return self.res.new_lock[(frame_migrator(frame), frame.page)]
+        if ref.name == "buffers":
+            return self.res.buffers[frame.page]
+        return self.res.declared_lock(ref.name, frame.page)
+
+    def mapped_page_locks(self, frame: Frame) -> list[tuple[Expr, ExclusiveLock]]:
+        """For an actor's ``page``: (condition on the mapping, lock of the page it points at)."""
+        page = frame.page
+        mapping = var(self.res.mapping[page])
+        cases = [(eq(mapping, const(0)), self.res.old_lock[page])]
+        for m in self.res.migrators_of(page):
+            cases.append((eq(mapping, const(m + 1)), self.res.new_lock[(m, page)]))
+        return cases
+
+    def lock(self, stmt: ast.LockStmt, next_location: int, frame: Frame) -> int:
+        thread = frame.thread
+        me = thread.me
+        text = f"lock {stmt.target.name}" + _side(stmt.target)
+        entry = self.new_location(frame, text)
+        lock = self.resolve(stmt.target, frame)
+        step = self.step(StepKind.LOCK, text, stmt.span)
+        if lock is None:
+            # find_lock_page(): wait for the lock of whichever page the mapping points at now;
+            # a waiter that wakes after the switch retries on the new page.
+            cases = self.mapped_page_locks(frame)
+            holder = _select(cases, lambda lk: lk.holder())
+            for cond, page_lock in cases:
+                acquire = page_lock.acquire(me)
+                thread.add(entry, next_location, and_(cond, acquire.guard), acquire.updates, step,
+                           waits=(Wait(f"page lock{self.res.suffix(frame.page)}", holder),))
+            self.sleep_checks(frame, entry, text, stmt.span)
+            return entry
+        write = stmt.target.access is not ast.Access.READ
+        acquire = lock.acquire(me, write)
+        if lock.kind.sleeps:
+            self.sleep_checks(frame, entry, text, stmt.span)
+        if acquire.queue:
+            queued = self.new_location(frame, text + " (queued)")
+            thread.add(queued, next_location, acquire.guard, acquire.updates, step,
+                       waits=acquire.waits)
+            thread.add(entry, queued, TRUE, acquire.queue,
+                       self.step(StepKind.LOCK, f"{text}: queue as a writer", stmt.span))
+            return entry
+        thread.add(entry, next_location, acquire.guard, acquire.updates, step,
+                   waits=acquire.waits)
+        return entry
+
+    def trylock(self, cond: ast.TryLockCond, success: int, failure: int, frame: Frame) -> int:
+        thread = frame.thread
+        me = thread.me
+        target = cond.target
+        text = f"trylock {target.name}" + _side(target)
+        entry = self.new_location(frame, text)
+        lock = self.resolve(target, frame)
+        won = self.step(StepKind.TRYLOCK, f"{text}: taken", cond.span)
+        lost = self.step(StepKind.TRYLOCK, f"{text}: busy", cond.span)
+        if lock is None:
+            for case, page_lock in self.mapped_page_locks(frame):
+                acquire = page_lock.acquire(me)
+                thread.add(entry, success, and_(case, acquire.try_guard), acquire.updates, won)
+                thread.add(entry, failure, and_(case, not_(acquire.try_guard)), (), lost)
+            return entry
+        acquire = lock.acquire(me, target.access is not ast.Access.READ)
+        thread.add(entry, success, acquire.try_guard, acquire.updates, won)
+        thread.add(entry, failure, not_(acquire.try_guard), (), lost)
+        return entry
+
+    def unlock(self, stmt: ast.UnlockStmt, next_location: int, frame: Frame) -> int:
+        thread = frame.thread
+        me = thread.me
+        text = f"unlock {stmt.target.name}"
+        entry = self.new_location(frame, text)
+        step = self.step(StepKind.UNLOCK, text, stmt.span)
+        lock = self.resolve(stmt.target, frame)
+        if lock is None:
+            locks = [page_lock for _, page_lock in self.mapped_page_locks(frame)]
+            updates = tuple(u for page_lock in locks for u in page_lock.release(me))
+            held = holds_any(list(locks), me)
+        else:
+            updates = lock.release(me)
+            held = lock.held_by(me)
+        check = Check(Property.LOCK_BALANCE, not_(held), f"{text}, which this thread does not hold")
+        thread.add(entry, next_location, TRUE, updates, step, checks=(check,))
+        return entry
+
+    # ------------------------------------------------------------ control flow
+
+    def statement(self, stmt: ast.Stmt, next_location: int, frame: Frame) -> int:
+        if isinstance(stmt, ast.LockStmt):
+            return self.lock(stmt, next_location, frame)
+        if isinstance(stmt, ast.UnlockStmt):
+            return self.unlock(stmt, next_location, frame)
+        if isinstance(stmt, ast.IfStmt):
+            then = self.block(stmt.then, next_location, frame)
+            other = self.block(stmt.other, next_location, frame) if stmt.other else next_location
+            return self.condition(stmt.cond, then, other, frame, stmt.span)
+        if isinstance(stmt, ast.EitherStmt):
+            entry = self.new_location(frame, "either")
+            for number, branch in enumerate(stmt.branches, start=1):
+                target = self.block(branch, next_location, frame)
+                frame.thread.add(entry, target, TRUE, (),
+                                 self.step(StepKind.BRANCH, f"either: branch {number}", branch.span))
+            return entry
+        if isinstance(stmt, ast.RepeatStmt):
+            count = stmt.count if isinstance(stmt.count, int) else self.res.params.writes
+            location = next_location
+            for _ in range(count):
+                location = self.block(stmt.body, location, frame)
+            return location
+        if isinstance(stmt, ast.ReturnStmt):
+            return self.return_(stmt.code, stmt.span, frame)
+        if isinstance(stmt, ast.ReturnCallStmt):
+            return self.library_call(stmt, next_location, frame)
+        if isinstance(stmt, ast.MoveMappingStmt):
+            failure = self.return_(ReturnCode.EAGAIN, stmt.span, frame)
+            return self.move_mapping(next_location, failure, frame, stmt.span)
+        if isinstance(stmt, ast.CopyStmt):
+            return self.copy(stmt, next_location, frame)
+        if isinstance(stmt, ast.WriteStmt):
+            return self.write(stmt, next_location, frame)
+        if isinstance(stmt, ast.RefStmt):
+            return self.reference(stmt, next_location, frame)
+        if isinstance(stmt, ast.RepointStmt):
+            return self.repoint(stmt, next_location, frame)
+        if isinstance(stmt, ast.WritebackStmt):
+            return self.writeback(stmt, next_location, frame)
+        if isinstance(stmt, ast.WritepageStmt):
+            return self.writepage(stmt, next_location, frame)
+        if isinstance(stmt, ast.AssignStmt):
+            return self.assign(stmt, next_location, frame)
+        if isinstance(stmt, ast.AwaitStmt):
+            return self.await_(stmt, next_location, frame)
+        return self.assert_(stmt, next_location, frame)
+
+    def condition(self, cond: ast.Cond, then: int, other: int, frame: Frame,
+                  span: ast.Span) -> int:
+        if isinstance(cond, ast.NotCond):
+            return self.condition(cond.arg, other, then, frame, span)
+        if isinstance(cond, ast.TryLockCond):
+            return self.trylock(cond, then, other, frame)
+        if isinstance(cond, ast.MoveMappingCond):
+            return self.move_mapping(then, other, frame, cond.span)
+        expr = self.expression(cond.expr, frame)
+        if expr.op is Op.CONST:
+            return then if expr.value else other
+        entry = self.new_location(frame, "if")
+        text = _describe(cond.expr)
+        thread = frame.thread
+        thread.add(entry, then, expr, (), self.step(StepKind.BRANCH, f"{text}: true", cond.span))
+        thread.add(entry, other, not_(expr), (),
+                   self.step(StepKind.BRANCH, f"{text}: false", cond.span))
+        return entry
+
+    # ------------------------------------------------------------ callback steps
+
+    def return_(self, code: ReturnCode, span: ast.Span, frame: Frame) -> int:
+        thread = frame.thread
+        entry = self.new_location(frame, f"return {code.name}")
+        own = [lock for lock in self.held_locks(frame)]
+        checks = [
+            Check(Property.LOCK_BALANCE, holds_any(own, thread.me),
+                  f"returns {code.name} with a lock still held"),
+        ]
+        if code.is_error:
+            checks.append(
+                Check(Property.LOCK_BALANCE, self.state_migrated(frame),
+                      f"returns {code.name} after the point of no return (state already migrated)")
+            )
+        elif self.mode is Mode.SYNC_NO_COPY:
+            checks.append(
+                Check(Property.COPY_ORDER, not_(self.state_migrated(frame)),
+                      "returns OK in SYNC_NO_COPY without having migrated the page state")
+            )
+        updates = frame.return_updates.get(code, ()) if frame.return_updates else ()
+        thread.add(entry, frame.on_return[code], TRUE, updates,
+                   self.step(StepKind.RETURN, f"return {code.name}", span),
+                   checks=tuple(checks), returns=code)
+        return entry
+
+    def library_call(self, stmt: ast.ReturnCallStmt, next_location: int, frame: Frame) -> int:
+        """Inline a library callback; its steps point at the ``return call`` line."""
+        transitions = self.res.system.transitions
+        first = len(transitions)
+        entry = self.block(library_body(stmt.library), next_location, frame)
+        for index in range(first, len(transitions)):
+            old = transitions[index]
+            step = replace(old.step, text=f"{stmt.library}: {old.step.text}", span=stmt.span)
+            transitions[index] = replace(old, step=step)
+        return entry
+
+    def move_mapping(self, success: int, failure: int, frame: Frame, span: ast.Span) -> int:
+        """migrate_page_move_mapping(): succeeds when the mapping still points at the old page
+        and nobody else holds a reference to it (the refcount equals the expected count)."""
+        thread = frame.thread
+        page = frame.page
+        entry = self.new_location(frame, "move_mapping")
+        mapping = var(self.res.mapping[page])
+        no_refs = and_(*(
+            ne(var(ref), const(0)) for tid, ref in self.res.refs.items()
+            if self.actor_page(tid) == page
+        ))
+        ok = and_(eq(mapping, const(0)), no_refs)
+        target = const(frame_migrator(frame) + 1)
+        thread.add(entry, success, ok, ((self.res.mapping[page], target),),
+                   self.step(StepKind.MOVE_MAPPING, "move_mapping: mapping now points at the new page", span))
+        thread.add(entry, failure, not_(ok), (),
+                   self.step(StepKind.MOVE_MAPPING, "move_mapping fails: page referenced elsewhere", span))
+        return entry
+
+    def actor_page(self, thread_index: int) -> int:
+        return self.res.actor_pages[thread_index]
+
+    def copy(self, stmt: ast.CopyStmt, next_location: int, frame: Frame) -> int:
+        thread = frame.thread
+        key = (frame_migrator(frame), frame.page)
+        text = "copy_states" if stmt.states_only else "copy"
+        entry = self.new_location(frame, text)
+        checks = [
+            Check(Property.COPY_ORDER, not_(self.migrating(frame).held_by(thread.me)),
+                  f"{text} while the old page is not locked"),
+        ]
+        updates: tuple[tuple[int, Expr], ...] = ()
+        if not stmt.states_only:
+            checks.append(
+                Check(Property.LOST_UPDATE, eq(var(self.res.fresh[key]), const(1)),
+                      "the copy overwrote a write that had already landed on the new page")
+            )
+            if self.mode is Mode.SYNC_NO_COPY:
+                checks.append(
+                    Check(Property.COPY_ORDER, TRUE,
+                          "the callback copies page data with the CPU in SYNC_NO_COPY mode")
+                )
+            updates = ((self.res.stale[key], const(0)), (self.res.fresh[key], const(0)))
+        thread.add(entry, next_location, TRUE, updates,
+                   self.step(StepKind.COPY_STATES if stmt.states_only else StepKind.COPY,
+                             text, stmt.span),
+                   checks=tuple(checks))
+        return entry
+
+    def repoint(self, stmt: ast.RepointStmt, next_location: int, frame: Frame) -> int:
+        entry = self.new_location(frame, f"repoint {stmt.pointer}")
+        index = self.res.pointers[(stmt.pointer, frame.page)]
+        frame.thread.add(entry, next_location, TRUE,
+                         ((index, const(frame_migrator(frame) + 1)),),
+                         self.step(StepKind.MOVE_MAPPING, f"repoint {stmt.pointer} to the new page",
+                                   stmt.span))
+        return entry
+
+    def writepage(self, stmt: ast.WritepageStmt, next_location: int, frame: Frame) -> int:
+        """->writepage() of the old page: writes it out and unlocks it (mm/migrate.c: writeout)."""
+        entry = self.new_location(frame, "writepage")
+        self.sleep_checks(frame, entry, "->writepage", stmt.span, writeback_wait=True)
+        frame.thread.add(entry, next_location, TRUE, self.migrating(frame).release(frame.thread.me),
+                         self.step(StepKind.WRITEPAGE, "->writepage (unlocks the page)", stmt.span))
+        return entry
+
+    # ------------------------------------------------------------ actor steps
+
+    def write(self, stmt: ast.WriteStmt, next_location: int, frame: Frame) -> int:
+        """A write lands on the page its route points at now: the mapping, a pointer, or the
+        reference this thread took earlier (which may be stale)."""
+        thread = frame.thread
+        page = frame.page
+        entry = self.new_location(frame, f"write {stmt.via}")
+        if stmt.via == "page":
+            route = var(self.res.mapping[page])
+        elif stmt.via == "ref":
+            route = var(self.res.refs[thread.index])
+        else:
+            route = var(self.res.pointers[(stmt.via, page)])
+        committed = var(self.res.committed[page])
+        stale_all = tuple(
+            (self.res.stale[(m, page)], const(1)) for m in self.res.migrators_of(page)
+        )
+        thread.add(
+            entry, next_location, eq(route, const(0)), stale_all,
+            self.step(StepKind.WRITE, f"write {stmt.via}: lands on the old page", stmt.span),
+            checks=(Check(Property.LOST_UPDATE, ne(committed, const(0)),
+                          "a write landed on the old page after its migration completed"),),
+        )
+        for m in self.res.migrators_of(page):
+            thread.add(
+                entry, next_location, eq(route, const(m + 1)),
+                ((self.res.fresh[(m, page)], const(1)),),
+                self.step(StepKind.WRITE, f"write {stmt.via}: lands on the new page", stmt.span),
+            )
+        return entry
+
+    def reference(self, stmt: ast.RefStmt, next_location: int, frame: Frame) -> int:
+        thread = frame.thread
+        ref = self.res.refs[thread.index]
+        if stmt.take:
+            entry = self.new_location(frame, "get ref")
+            thread.add(entry, next_location, TRUE, ((ref, var(self.res.mapping[frame.page])),),
+                       self.step(StepKind.REF, "get ref on the mapped page", stmt.span))
+        else:
+            entry = self.new_location(frame, "put ref")
+            thread.add(entry, next_location, TRUE, ((ref, const(-1)),),
+                       self.step(StepKind.REF, "put ref", stmt.span),
+                       checks=(Check(Property.LOCK_BALANCE, eq(var(ref), const(-1)),
+                                     "put ref without a reference held"),))
+        return entry
+
+    def writeback(self, stmt: ast.WritebackStmt, next_location: int, frame: Frame) -> int:
+        thread = frame.thread
+        flag = self.res.writeback[frame.page]
+        action = stmt.action
+        entry = self.new_location(frame, f"{action.value} writeback")
+        if action is ast.WritebackAction.WAIT:
+            self.sleep_checks(frame, entry, "wait_on_page_writeback", stmt.span,
+                              writeback_wait=True)
+            thread.add(entry, next_location, eq(var(flag), const(0)), (),
+                       self.step(StepKind.WRITEBACK, "writeback is clear", stmt.span),
+                       waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),))
+        elif action is ast.WritebackAction.START:
+            thread.add(entry, next_location, eq(var(flag), const(0)), ((flag, const(thread.me)),),
+                       self.step(StepKind.WRITEBACK, "set PG_writeback", stmt.span),
+                       waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),))
+        else:
+            thread.add(entry, next_location, TRUE, ((flag, const(0)),),
+                       self.step(StepKind.WRITEBACK, "end writeback", stmt.span))
+        return entry
+
+    # ------------------------------------------------------------ spec state
+
+    def assign(self, stmt: ast.AssignStmt, next_location: int, frame: Frame) -> int:
+        index = self.res.spec_var(stmt.name, frame.page)
+        info = self.res.system.variables[index]
+        value = self.expression(stmt.value, frame)
+        in_range = and_(le(const(info.low), value), le(value, const(info.high)))
+        entry = self.new_location(frame, f"{stmt.name} = ...")
+        frame.thread.add(
+            entry, next_location, TRUE, ((index, ite(in_range, value, var(index))),),
+            self.step(StepKind.ASSIGN, f"{stmt.name} = {_describe(stmt.value)}", stmt.span),
+            checks=(Check(Property.ASSERTION, not_(in_range),
+                          f"{stmt.name} leaves its range {info.low}..{info.high}"),),
+        )
+        return entry
+
+    def await_(self, stmt: ast.AwaitStmt, next_location: int, frame: Frame) -> int:
+        text = f"await {_describe(stmt.cond)}"
+        entry = self.new_location(frame, text)
+        self.sleep_checks(frame, entry, text, stmt.span)
+        frame.thread.add(entry, next_location, self.expression(stmt.cond, frame), (),
+                         self.step(StepKind.AWAIT, text, stmt.span))
+        return entry
+
+    def assert_(self, stmt: ast.AssertStmt, next_location: int, frame: Frame) -> int:
+        text = f"assert {_describe(stmt.cond)}"
+        entry = self.new_location(frame, text)
+        frame.thread.add(entry, next_location, TRUE, (), self.step(StepKind.ASSERT, text, stmt.span),
+                         checks=(Check(Property.ASSERTION, not_(self.expression(stmt.cond, frame)),
+                                       stmt.message),))
+        return entry
+
+    def expression(self, expr: ast.SExpr, frame: Frame) -> Expr:
+        """A spec expression over spec variables, params, the mode and the writeback flag."""
+        if isinstance(expr, ast.IntLit):
+            return const(expr.value)
+        if isinstance(expr, ast.ModeTest):
+            return TRUE if self.mode in expr.modes else FALSE
+        if isinstance(expr, ast.Name):
+            if expr.name == "writeback":
+                return ne(var(self.res.writeback[frame.page]), const(0))
+            if expr.name in self.res.shared_vars or (expr.name, frame.page) in self.res.page_vars:
+                return var(self.res.spec_var(expr.name, frame.page))
+            return const(int(getattr(self.res.params, expr.name)))
+        if isinstance(expr, ast.Unary):
+            return not_(self.expression(expr.arg, frame))
+        left = self.expression(expr.left, frame)
+        right = self.expression(expr.right, frame)
+        return _binary(expr.op, left, right)
+
+
+def _binary(op: str, left: Expr, right: Expr) -> Expr:
+    if op == "&&":
+        return and_(left, right)
+    if op == "||":
+        return or_(left, right)
+    if op == "+":
+        return add(left, right)
+    if op == "-":
+        return sub(left, right)
+    if left.op is Op.CONST and right.op is Op.CONST:
+        table = {"==": left.value == right.value, "!=": left.value != right.value,
+                 "<": left.value < right.value, "<=": left.value <= right.value,
+                 ">": left.value > right.value, ">=": left.value >= right.value}
+        return TRUE if table[op] else FALSE
+    if op == "==":
+        return eq(left, right)
+    if op == "!=":
+        return ne(left, right)
+    if op == "<":
+        return lt(left, right)
+    if op == "<=":
+        return le(left, right)
+    if op == ">":
+        return lt(right, left)
+    return le(right, left)
+
+
+def _select(cases: list[tuple[Expr, ExclusiveLock]], pick: object) -> Expr:
+    """The holder of whichever page lock the mapping selects, as one expression."""
+    result: Expr = const(0)
+    for cond, lock in reversed(cases):
+        result = ite(cond, lock.holder(), result)
+    return result
+
+
+def _side(ref: ast.LockRef) -> str:
+    return "" if ref.access is ast.Access.EXCLUSIVE else f" {ref.access.value}"
+
+
+def _describe(expr: ast.SExpr) -> str:
+    if isinstance(expr, ast.Name):
+        return expr.name
+    if isinstance(expr, ast.IntLit):
+        return str(expr.value)
+    if isinstance(expr, ast.ModeTest):
+        return "mode in {" + ", ".join(sorted(m.value for m in expr.modes)) + "}"
+    if isinstance(expr, ast.Unary):
+        return f"!{_describe(expr.arg)}"
+    return f"{_describe(expr.left)} {expr.op} {_describe(expr.right)}"
+
+
+def frame_migrator(frame: Frame) -> int:
+    if frame.migrator is None:
+        raise ValueError("a callback step compiled outside a migrator")
+    return frame.migrator
+
+
+def assert_callback(frame: Frame) -> None:
+    frame_migrator(frame)
+
+
+_ = (LockKind,)

@@ -1,0 +1,114 @@
+"""Model parameters: the size of the instance a spec is checked at.
+
+A spec may set them with ``param NAME = VALUE``; the command line overrides the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from enum import Enum
+
+from model import ast
+from model.span import Diagnostic, Severity
+
+
+class BatchLock(Enum):
+    """How the SYNC_NO_COPY batch flow locks its pages.
+
+    TRYLOCK: trylock_page() and leave a busy page out of the batch (mm/migrate.c:
+    migrate_vma_prepare, Linux 4.14).  BLOCKING: lock_page() in batch order, as an early version
+    of that code did; two batches that overlap deadlock.
+    """
+
+    TRYLOCK = "trylock"
+    BLOCKING = "blocking"
+
+
+class BatchOrder(Enum):
+    """The order in which concurrent batch migrators lock the pages they share."""
+
+    SAME = "same"
+    OPPOSITE = "opposite"
+
+
+class Contents(Enum):
+    """Whether the old page's contents must reach the new page (balloon pages hold none)."""
+
+    KEPT = "kept"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The instance: pages per migrator (per-page modes) or per batch (SYNC_NO_COPY), the number
+    of concurrent migrators, the repetition count ``writes``, and migrate_pages()'s passes."""
+
+    pages: int = 1
+    migrators: int = 1
+    writes: int = 1
+    passes: int = 10
+    batch_lock: BatchLock = BatchLock.TRYLOCK
+    batch_order: BatchOrder = BatchOrder.SAME
+    contents: Contents = Contents.KEPT
+
+    def override(self, **values: object) -> Params:
+        """A copy with every value that is not None replaced."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+_LIMITS = {"pages": (1, 8), "migrators": (1, 4), "writes": (0, 4), "passes": (1, 10)}
+_ENUMS: dict[str, type[Enum]] = {
+    "batch_lock": BatchLock,
+    "batch_order": BatchOrder,
+    "contents": Contents,
+}
+PARAM_NAMES = tuple(f.name for f in fields(Params))
+
+
+def params_of(spec: ast.Spec) -> tuple[Params, list[Diagnostic]]:
+    """The spec's own params over the defaults, with a diagnostic for each bad one."""
+    params = Params()
+    errors: list[Diagnostic] = []
+    for decl in spec.params:
+        if decl.name in _LIMITS:
+            low, high = _LIMITS[decl.name]
+            if not isinstance(decl.value, int) or not low <= decl.value <= high:
+                errors.append(
+                    Diagnostic(
+                        Severity.ERROR,
+                        decl.span,
+                        f"param {decl.name} must be a whole number from {low} to {high}",
+                    )
+                )
+                continue
+            params = replace(params, **{decl.name: decl.value})
+        elif decl.name in _ENUMS:
+            enum = _ENUMS[decl.name]
+            choice = next((m for m in enum if m.value == decl.value), None)
+            if choice is None:
+                allowed = ", ".join(str(m.value) for m in enum)
+                errors.append(
+                    Diagnostic(
+                        Severity.ERROR, decl.span, f"param {decl.name} must be one of {allowed}"
+                    )
+                )
+                continue
+            params = replace(params, **{decl.name: choice})
+        else:
+            errors.append(
+                Diagnostic(
+                    Severity.ERROR,
+                    decl.span,
+                    f"unknown param '{decl.name}': use one of {', '.join(PARAM_NAMES)}",
+                )
+            )
+    return params, errors
+
+
+def check_limits(params: Params) -> str | None:
+    """A message when a command-line override is out of range, else None."""
+    for name, (low, high) in _LIMITS.items():
+        value = getattr(params, name)
+        if not low <= value <= high:
+            return f"--{name} must be from {low} to {high}, not {value}"
+    return None
