@@ -12,6 +12,7 @@ import click
 
 from checker import render_text
 from checker.budget import Budget
+from checker.engines import ENGINE_NAMES, EngineDisagreement, get_engine
 from checker.result import ModeResult, Verdict
 from checker.run import Overrides, check_modes, compare, load_spec
 from model.kinds import ALL_MODES, Mode
@@ -77,10 +78,12 @@ def main() -> None:
               help="Check only this mode (repeatable); all four by default.")
 @instance_options
 @budget_options
+@click.option("--engine", type=click.Choice(ENGINE_NAMES), default="explicit", show_default=True,
+              help="explicit-state search, z3, or both (which must agree).")
 @click.option("--trace", is_flag=True, help="Print the counterexample of every violation.")
 def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
           migrators: int | None, writes: int | None, passes: int | None, max_states: int,
-          timeout: float | None, max_memory: int | None, trace: bool) -> None:
+          timeout: float | None, max_memory: int | None, engine: str, trace: bool) -> None:
     """Check spec FILES and print a verdict table per file."""
     overrides = Overrides(pages, migrators, writes, passes)
     budget = Budget(max_states, timeout, max_memory)
@@ -99,9 +102,12 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
         for warning in loaded.warnings:
             click.echo(warning.render(), err=True)
         try:
-            results = check_modes(loaded.spec, _modes(modes), overrides, budget)
+            results = check_modes(loaded.spec, _modes(modes), overrides, budget,
+                                  get_engine(engine))
         except ValueError as problem:
             raise click.UsageError(str(problem)) from problem
+        except EngineDisagreement as disagreement:
+            raise click.ClickException(str(disagreement)) from disagreement
         click.echo(render_text.header(loaded.spec))
         click.echo(render_text.table(compare(loaded.spec, results)))
         if trace:

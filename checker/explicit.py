@@ -15,6 +15,7 @@ from __future__ import annotations
 import resource
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from checker.budget import Budget, BudgetExceeded
@@ -23,10 +24,13 @@ from checker.deadlock import cycle_of, has_cycle, wait_edges
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, replay
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode
+from model.span import Span
 from model.ts import TransitionSystem
 
 ENGINE = "explicit"
 _CLOCK_EVERY = 2048
+
+Progress = Callable[[Statistics], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,9 @@ class _Found:
 
 class _Search:
     def __init__(self, system: TransitionSystem, budget: Budget,
-                 properties: frozenset[Property]) -> None:
+                 properties: frozenset[Property], progress: Progress | None) -> None:
         self.system = system
+        self.progress = progress
         self.budget = budget
         self.properties = properties
         self.compiled: CompiledSystem = compile_system(system)
@@ -57,6 +62,7 @@ class _Search:
         self.returned: set[ReturnCode] = set()
         self.found: dict[Property, _Found] = {}
         self.fired = 0
+        self.fired_transitions = bytearray(len(system.transitions))
         self.depth = 0
         self.started = time.monotonic()
 
@@ -91,6 +97,8 @@ class _Search:
         if budget.max_states is not None and len(self.states) > budget.max_states:
             raise BudgetExceeded(f"state budget of {budget.max_states} states ran out")
         if len(self.states) % _CLOCK_EVERY == 0:
+            if self.progress is not None:
+                self.progress(self.statistics())
             if budget.timeout is not None and time.monotonic() - self.started > budget.timeout:
                 raise BudgetExceeded(f"time budget of {budget.timeout:g} s ran out")
             if budget.max_memory_mb is not None:
@@ -159,6 +167,7 @@ class _Search:
         checks = self.compiled.transition_checks
         transitions = self.system.transitions
         index = self.index
+        fired = self.fired_transitions
         while frontier and not self.all_found():
             level = {}
             next_frontier: list[int] = []
@@ -172,6 +181,7 @@ class _Search:
                 my_last = self.last_thread[number]
                 for transition, target in out:
                     self.fired += 1
+                    fired[transition] = 1
                     code = self.returns.get(transition)
                     if code is not None:
                         self.returned.add(code)
@@ -222,6 +232,13 @@ class _Search:
             path.append(found.transition)
         return replay(self.system, unpack(self.states[root]), path, found.ending, expected)
 
+    def covered(self) -> frozenset[Span]:
+        spans = (
+            self.system.transitions[i].step.span
+            for i, hit in enumerate(self.fired_transitions) if hit
+        )
+        return frozenset(span for span in spans if span is not None)
+
     def statistics(self) -> Statistics:
         return Statistics(len(self.states), self.fired, self.depth,
                           round(time.monotonic() - self.started, 3))
@@ -231,14 +248,16 @@ def check(
     system: TransitionSystem,
     budget: Budget | None = None,
     properties: frozenset[Property] = frozenset(ALL_PROPERTIES),
+    progress: Progress | None = None,
 ) -> ModeResult:
     """Explore every reachable state of ``system`` and judge each property.
 
     Returns VIOLATED with the shortest trace for each property that fails, UNKNOWN (with the
     budget named in ``reason``) when a budget ran out before the search ended, REFUSES when the
-    callback only ever returned errors, else HOLDS.
+    callback only ever returned errors, else HOLDS.  ``progress``, if given, is called with the
+    statistics every few thousand states (engines never print).
     """
-    search = _Search(system, budget or Budget(), properties)
+    search = _Search(system, budget or Budget(), properties, progress)
     reason = ""
     try:
         search.run()
@@ -263,6 +282,7 @@ def check(
         refused_with=refused if refused and ReturnCode.OK not in search.returned else (),
         statistics=search.statistics(),
         reason=reason,
+        covered=search.covered(),
     )
 
 

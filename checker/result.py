@@ -88,7 +88,8 @@ class ModeResult:
 
     ``verdict`` is VIOLATED when any property is, else UNKNOWN when a budget ran out, else
     REFUSES when every callback return was an error (``refused_with`` lists the codes), else
-    HOLDS.  ``reason`` explains an UNKNOWN.
+    HOLDS.  ``reason`` explains an UNKNOWN.  ``covered`` holds the spec spans of the steps that
+    fired in some explored interleaving (engines that cannot tell leave it empty).
     """
 
     spec: str
@@ -99,6 +100,7 @@ class ModeResult:
     refused_with: tuple[ReturnCode, ...]
     statistics: Statistics
     reason: str = ""
+    covered: frozenset[Span] = frozenset()
 
     def violated(self) -> tuple[Property, ...]:
         return tuple(p.property for p in self.properties if p.verdict is Verdict.VIOLATED)

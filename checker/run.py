@@ -6,12 +6,11 @@ This is the library the command line is a thin layer over.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker import explicit
 from checker.budget import Budget
+from checker.engines import Engine, explicit_engine
 from checker.result import ModeResult, Verdict
 from model import ast
 from model.core import compile_system
@@ -19,14 +18,7 @@ from model.kinds import ALL_MODES, Mode
 from model.params import Params, check_limits, params_of
 from model.parser import parse_file
 from model.span import Diagnostic
-from model.ts import TransitionSystem
 from model.validate import check_spec
-
-Engine = Callable[[TransitionSystem, Budget], ModeResult]
-
-
-def explicit_engine(system: TransitionSystem, budget: Budget) -> ModeResult:
-    return explicit.check(system, budget)
 
 
 @dataclass(frozen=True, slots=True)
