@@ -32,10 +32,10 @@ class CompiledSystem:
     source: str
 
     def pack(self, state: tuple[int, ...]) -> Packed:
-        return bytes(v - low for v, low in zip(state, self.lows))
+        return bytes(v - low for v, low in zip(state, self.lows, strict=True))
 
     def unpack(self, packed: Packed) -> tuple[int, ...]:
-        return tuple(v + low for v, low in zip(packed, self.lows))
+        return tuple(v + low for v, low in zip(packed, self.lows, strict=True))
 
 
 class _Emitter:

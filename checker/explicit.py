@@ -44,8 +44,13 @@ class _Found:
 
 
 class _Search:
-    def __init__(self, system: TransitionSystem, budget: Budget,
-                 properties: frozenset[Property], progress: Progress | None) -> None:
+    def __init__(
+        self,
+        system: TransitionSystem,
+        budget: Budget,
+        properties: frozenset[Property],
+        progress: Progress | None,
+    ) -> None:
         self.system = system
         self.progress = progress
         self.budget = budget
@@ -110,16 +115,28 @@ class _Search:
 
     # ------------------------------------------------------------ properties
 
-    def location_violations(self, number: int, packed: Packed,
-                            level: dict[Property, _Found]) -> None:
+    def location_violations(
+        self, number: int, packed: Packed, level: dict[Property, _Found]
+    ) -> None:
         for check_number in self.compiled.location_checks(packed):
             location_check = self.system.location_checks[check_number]
             check = location_check.check
-            self.offer(level, check.property, _Found(
-                number, None, Ending(check.property, check.message, location_check.step.span)))
+            self.offer(
+                level,
+                check.property,
+                _Found(
+                    number, None, Ending(check.property, check.message, location_check.step.span)
+                ),
+            )
 
-    def deadlock(self, number: int, packed: Packed, moved: bool, stuck: list[int],
-                 level: dict[Property, _Found]) -> None:
+    def deadlock(
+        self,
+        number: int,
+        packed: Packed,
+        moved: bool,
+        stuck: list[int],
+        level: dict[Property, _Found],
+    ) -> None:
         if Property.DEADLOCK in self.found or Property.DEADLOCK not in self.properties:
             return
         edges = wait_edges(self.system, self.compiled, packed, stuck)
@@ -129,20 +146,29 @@ class _Search:
             names = [self.system.threads[e.waiter].name for e in cycle]
             message = "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other"
             ending = Ending(
-                Property.DEADLOCK, message, spans[0],
-                tuple((e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans)),
+                Property.DEADLOCK,
+                message,
+                spans[0],
+                tuple(
+                    (e.waiter, e.resource, e.holder, s)
+                    for e, s in zip(cycle, spans, strict=True)
+                ),
                 tuple(stuck),
             )
             self.offer(level, Property.DEADLOCK, _Found(number, None, ending))
         elif not moved:
-            names = ", ".join(self.system.threads[t].name for t in stuck)
+            unfinished = ", ".join(self.system.threads[t].name for t in stuck)
             location = self.first_span(packed, stuck)
-            ending = Ending(Property.DEADLOCK,
-                            f"deadlock: no thread can move; {names} never finish",
-                            location, (), tuple(stuck))
+            ending = Ending(
+                Property.DEADLOCK,
+                f"deadlock: no thread can move; {unfinished} never finish",
+                location,
+                (),
+                tuple(stuck),
+            )
             self.offer(level, Property.DEADLOCK, _Found(number, None, ending))
 
-    def first_span(self, packed: Packed, stuck: list[int]) -> object:
+    def first_span(self, packed: Packed, stuck: list[int]) -> Span | None:
         for thread in stuck:
             location = packed[self.system.threads[thread].pc]
             for index in self.compiled.by_location.get((thread, location), ()):
@@ -188,8 +214,19 @@ class _Search:
                     for check_number, bad in checks[transition]:
                         if bad(packed):
                             check = transitions[transition].checks[check_number]
-                            self.offer(level, check.property, _Found(number, transition, Ending(
-                                check.property, check.message, transitions[transition].step.span)))
+                            self.offer(
+                                level,
+                                check.property,
+                                _Found(
+                                    number,
+                                    transition,
+                                    Ending(
+                                        check.property,
+                                        check.message,
+                                        transitions[transition].step.span,
+                                    ),
+                                ),
+                            )
                     thread = self.thread_of[transition]
                     switches = my_switches + (my_last >= 0 and my_last != thread)
                     known = index.get(target)
@@ -235,13 +272,15 @@ class _Search:
     def covered(self) -> frozenset[Span]:
         spans = (
             self.system.transitions[i].step.span
-            for i, hit in enumerate(self.fired_transitions) if hit
+            for i, hit in enumerate(self.fired_transitions)
+            if hit
         )
         return frozenset(span for span in spans if span is not None)
 
     def statistics(self) -> Statistics:
-        return Statistics(len(self.states), self.fired, self.depth,
-                          round(time.monotonic() - self.started, 3))
+        return Statistics(
+            len(self.states), self.fired, self.depth, round(time.monotonic() - self.started, 3)
+        )
 
 
 def check(
@@ -286,8 +325,9 @@ def check(
     )
 
 
-def overall_verdict(results: list[PropertyResult], reason: str,
-                    returned: tuple[ReturnCode, ...]) -> Verdict:
+def overall_verdict(
+    results: list[PropertyResult], reason: str, returned: tuple[ReturnCode, ...]
+) -> Verdict:
     """VIOLATED beats UNKNOWN beats REFUSES beats HOLDS."""
     if any(r.verdict is Verdict.VIOLATED for r in results):
         return Verdict.VIOLATED

@@ -17,7 +17,7 @@ _CELL = {Verdict.HOLDS: "ok", Verdict.VIOLATED: "VIOLATED", Verdict.UNKNOWN: "?"
 def verdict_text(result: ModeResult) -> str:
     if result.verdict is Verdict.REFUSES:
         return "refuses " + ", ".join(code.name for code in result.refused_with)
-    return result.verdict.value
+    return str(result.verdict.value)
 
 
 def header(spec: ast.Spec) -> str:

@@ -63,12 +63,13 @@ def check_modes(
     spec: ast.Spec,
     modes: tuple[Mode, ...] = ALL_MODES,
     overrides: Overrides = Overrides(),
-    budget: Budget = Budget(),
+    budget: Budget | None = None,
     engine: Engine = explicit_engine,
 ) -> tuple[ModeResult, ...]:
     """Check ``spec`` in each mode, in the order given."""
     params = instance_params(spec, overrides)
-    return tuple(engine(compile_system(spec, mode, params), budget) for mode in modes)
+    limits = budget if budget is not None else Budget()
+    return tuple(engine(compile_system(spec, mode, params), limits) for mode in modes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,10 @@ def step_state(system: TransitionSystem, state: State, index: int) -> State:
     if not evaluate(transition.guard, state):
         raise ReplayError(f"transition {index} ({transition.step.text}) fired with a false guard")
     values = list(state)
-    for variable, expr in transition.updates:
-        values[variable] = evaluate(expr, state)
+    for target, expr in transition.updates:
+        values[target] = evaluate(expr, state)
     values[thread.pc] = transition.target
-    for variable, value in zip(system.variables, values):
+    for variable, value in zip(system.variables, values, strict=True):
         if not variable.low <= value <= variable.high:
             raise ReplayError(f"transition {index} puts {variable.name} out of range ({value})")
     return tuple(values)
@@ -75,7 +75,7 @@ def replay(
         transition = system.transitions[index]
         changes = tuple(
             Change(variable.name, variable.show(before), variable.show(now))
-            for variable, before, now in zip(system.variables, state, after)
+            for variable, before, now in zip(system.variables, state, after, strict=True)
             if before != now and variable.role is not VarRole.PC
         )
         steps.append(
@@ -90,7 +90,7 @@ def replay(
         state = after
     initial_view = tuple(
         (variable.name, variable.show(value))
-        for variable, value in zip(system.variables, initial)
+        for variable, value in zip(system.variables, initial, strict=True)
         if variable.role is not VarRole.PC and len(variable.initial) > 1
     )
     names = [thread.name for thread in system.threads]
@@ -100,6 +100,8 @@ def replay(
         initial_view,
         tuple(steps),
         ending.span,
-        tuple(WaitEdge(names[w], resource, names[h], span) for w, resource, h, span in ending.cycle),
+        tuple(
+            WaitEdge(names[w], resource, names[h], span) for w, resource, h, span in ending.cycle
+        ),
         tuple(names[b] for b in ending.blocked),
     )

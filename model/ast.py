@@ -258,9 +258,23 @@ class AssertStmt:
 
 
 Stmt = (
-    LockStmt | UnlockStmt | IfStmt | EitherStmt | RepeatStmt | ReturnStmt | ReturnCallStmt
-    | MoveMappingStmt | CopyStmt | WriteStmt | RefStmt | RepointStmt | WritebackStmt
-    | WritepageStmt | AssignStmt | AwaitStmt | AssertStmt
+    LockStmt
+    | UnlockStmt
+    | IfStmt
+    | EitherStmt
+    | RepeatStmt
+    | ReturnStmt
+    | ReturnCallStmt
+    | MoveMappingStmt
+    | CopyStmt
+    | WriteStmt
+    | RefStmt
+    | RepointStmt
+    | WritebackStmt
+    | WritepageStmt
+    | AssignStmt
+    | AwaitStmt
+    | AssertStmt
 )
 
 

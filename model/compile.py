@@ -19,6 +19,7 @@ from model.kinds import LockKind, Mode, Property, ReturnCode
 from model.library import library_body
 from model.locks import ExclusiveLock, LockInstance, holds_any
 from model.resources import Resources
+from model.span import Span
 from model.ts import (
     FALSE,
     TRUE,
@@ -76,7 +77,7 @@ class BodyCompiler:
 
     # ------------------------------------------------------------ helpers
 
-    def step(self, kind: StepKind, text: str, span: ast.Span | None) -> Step:
+    def step(self, kind: StepKind, text: str, span: Span | None) -> Step:
         return Step(kind, text, span if span is not None and span.line > 0 else None)
 
     def new_location(self, frame: Frame, text: str) -> int:
@@ -92,7 +93,8 @@ class BodyCompiler:
         target = const(frame_migrator(frame) + 1)
         switched = [eq(var(self.res.mapping[frame.page]), target)]
         switched += [
-            eq(var(index), target) for (_, page), index in self.res.pointers.items()
+            eq(var(index), target)
+            for (_, page), index in self.res.pointers.items()
             if page == frame.page
         ]
         return or_(*switched)
@@ -100,8 +102,9 @@ class BodyCompiler:
     def held_locks(self, frame: Frame) -> list[LockInstance]:
         return self.res.locks_of_page(frame.page)
 
-    def sleep_checks(self, frame: Frame, location: int, what: str, span: ast.Span,
-                     writeback_wait: bool = False) -> None:
+    def sleep_checks(
+        self, frame: Frame, location: int, what: str, span: Span, writeback_wait: bool = False
+    ) -> None:
         """A sleeping call: forbidden in ASYNC (and writeback waits in SYNC_LIGHT) for the
         migrator, and for everyone while a spinning lock is held."""
         thread = frame.thread
@@ -165,8 +168,14 @@ class BodyCompiler:
             holder = _select(cases, lambda lk: lk.holder())
             for cond, page_lock in cases:
                 acquire = page_lock.acquire(me)
-                thread.add(entry, next_location, and_(cond, acquire.guard), acquire.updates, step,
-                           waits=(Wait(f"page lock{self.res.suffix(frame.page)}", holder),))
+                thread.add(
+                    entry,
+                    next_location,
+                    and_(cond, acquire.guard),
+                    acquire.updates,
+                    step,
+                    waits=(Wait(f"page lock{self.res.suffix(frame.page)}", holder),),
+                )
             self.sleep_checks(frame, entry, text, stmt.span)
             return entry
         write = stmt.target.access is not ast.Access.READ
@@ -175,13 +184,18 @@ class BodyCompiler:
             self.sleep_checks(frame, entry, text, stmt.span)
         if acquire.queue:
             queued = self.new_location(frame, text + " (queued)")
-            thread.add(queued, next_location, acquire.guard, acquire.updates, step,
-                       waits=acquire.waits)
-            thread.add(entry, queued, TRUE, acquire.queue,
-                       self.step(StepKind.LOCK, f"{text}: queue as a writer", stmt.span))
+            thread.add(
+                queued, next_location, acquire.guard, acquire.updates, step, waits=acquire.waits
+            )
+            thread.add(
+                entry,
+                queued,
+                TRUE,
+                acquire.queue,
+                self.step(StepKind.LOCK, f"{text}: queue as a writer", stmt.span),
+            )
             return entry
-        thread.add(entry, next_location, acquire.guard, acquire.updates, step,
-                   waits=acquire.waits)
+        thread.add(entry, next_location, acquire.guard, acquire.updates, step, waits=acquire.waits)
         return entry
 
     def trylock(self, cond: ast.TryLockCond, success: int, failure: int, frame: Frame) -> int:
@@ -237,8 +251,13 @@ class BodyCompiler:
             entry = self.new_location(frame, "either")
             for number, branch in enumerate(stmt.branches, start=1):
                 target = self.block(branch, next_location, frame)
-                frame.thread.add(entry, target, TRUE, (),
-                                 self.step(StepKind.BRANCH, f"either: branch {number}", branch.span))
+                frame.thread.add(
+                    entry,
+                    target,
+                    TRUE,
+                    (),
+                    self.step(StepKind.BRANCH, f"either: branch {number}", branch.span),
+                )
             return entry
         if isinstance(stmt, ast.RepeatStmt):
             count = stmt.count if isinstance(stmt.count, int) else self.res.params.writes
@@ -269,10 +288,9 @@ class BodyCompiler:
             return self.assign(stmt, next_location, frame)
         if isinstance(stmt, ast.AwaitStmt):
             return self.await_(stmt, next_location, frame)
-        return self.assert_(stmt, next_location, frame)
+        return self.assertion(stmt, next_location, frame)
 
-    def condition(self, cond: ast.Cond, then: int, other: int, frame: Frame,
-                  span: ast.Span) -> int:
+    def condition(self, cond: ast.Cond, then: int, other: int, frame: Frame, span: Span) -> int:
         if isinstance(cond, ast.NotCond):
             return self.condition(cond.arg, other, then, frame, span)
         if isinstance(cond, ast.TryLockCond):
@@ -286,34 +304,50 @@ class BodyCompiler:
         text = _describe(cond.expr)
         thread = frame.thread
         thread.add(entry, then, expr, (), self.step(StepKind.BRANCH, f"{text}: true", cond.span))
-        thread.add(entry, other, not_(expr), (),
-                   self.step(StepKind.BRANCH, f"{text}: false", cond.span))
+        thread.add(
+            entry, other, not_(expr), (), self.step(StepKind.BRANCH, f"{text}: false", cond.span)
+        )
         return entry
 
     # ------------------------------------------------------------ callback steps
 
-    def return_(self, code: ReturnCode, span: ast.Span, frame: Frame) -> int:
+    def return_(self, code: ReturnCode, span: Span, frame: Frame) -> int:
         thread = frame.thread
         entry = self.new_location(frame, f"return {code.name}")
         own = [lock for lock in self.held_locks(frame)]
         checks = [
-            Check(Property.LOCK_BALANCE, holds_any(own, thread.me),
-                  f"returns {code.name} with a lock still held"),
+            Check(
+                Property.LOCK_BALANCE,
+                holds_any(own, thread.me),
+                f"returns {code.name} with a lock still held",
+            ),
         ]
         if code.is_error:
             checks.append(
-                Check(Property.LOCK_BALANCE, self.state_migrated(frame),
-                      f"returns {code.name} after the point of no return (state already migrated)")
+                Check(
+                    Property.LOCK_BALANCE,
+                    self.state_migrated(frame),
+                    f"returns {code.name} after the point of no return (state already migrated)",
+                )
             )
         elif self.mode is Mode.SYNC_NO_COPY:
             checks.append(
-                Check(Property.COPY_ORDER, not_(self.state_migrated(frame)),
-                      "returns OK in SYNC_NO_COPY without having migrated the page state")
+                Check(
+                    Property.COPY_ORDER,
+                    not_(self.state_migrated(frame)),
+                    "returns OK in SYNC_NO_COPY without having migrated the page state",
+                )
             )
         updates = frame.return_updates.get(code, ()) if frame.return_updates else ()
-        thread.add(entry, frame.on_return[code], TRUE, updates,
-                   self.step(StepKind.RETURN, f"return {code.name}", span),
-                   checks=tuple(checks), returns=code)
+        thread.add(
+            entry,
+            frame.on_return[code],
+            TRUE,
+            updates,
+            self.step(StepKind.RETURN, f"return {code.name}", span),
+            checks=tuple(checks),
+            returns=code,
+        )
         return entry
 
     def library_call(self, stmt: ast.ReturnCallStmt, next_location: int, frame: Frame) -> int:
@@ -327,23 +361,38 @@ class BodyCompiler:
             transitions[index] = replace(old, step=step)
         return entry
 
-    def move_mapping(self, success: int, failure: int, frame: Frame, span: ast.Span) -> int:
+    def move_mapping(self, success: int, failure: int, frame: Frame, span: Span) -> int:
         """migrate_page_move_mapping(): succeeds when the mapping still points at the old page
         and nobody else holds a reference to it (the refcount equals the expected count)."""
         thread = frame.thread
         page = frame.page
         entry = self.new_location(frame, "move_mapping")
         mapping = var(self.res.mapping[page])
-        no_refs = and_(*(
-            ne(var(ref), const(0)) for tid, ref in self.res.refs.items()
-            if self.actor_page(tid) == page
-        ))
+        no_refs = and_(
+            *(
+                ne(var(ref), const(0))
+                for tid, ref in self.res.refs.items()
+                if self.actor_page(tid) == page
+            )
+        )
         ok = and_(eq(mapping, const(0)), no_refs)
         target = const(frame_migrator(frame) + 1)
-        thread.add(entry, success, ok, ((self.res.mapping[page], target),),
-                   self.step(StepKind.MOVE_MAPPING, "move_mapping: mapping now points at the new page", span))
-        thread.add(entry, failure, not_(ok), (),
-                   self.step(StepKind.MOVE_MAPPING, "move_mapping fails: page referenced elsewhere", span))
+        thread.add(
+            entry,
+            success,
+            ok,
+            ((self.res.mapping[page], target),),
+            self.step(
+                StepKind.MOVE_MAPPING, "move_mapping: mapping now points at the new page", span
+            ),
+        )
+        thread.add(
+            entry,
+            failure,
+            not_(ok),
+            (),
+            self.step(StepKind.MOVE_MAPPING, "move_mapping fails: page referenced elsewhere", span),
+        )
         return entry
 
     def actor_page(self, thread_index: int) -> int:
@@ -355,42 +404,63 @@ class BodyCompiler:
         text = "copy_states" if stmt.states_only else "copy"
         entry = self.new_location(frame, text)
         checks = [
-            Check(Property.COPY_ORDER, not_(self.migrating(frame).held_by(thread.me)),
-                  f"{text} while the old page is not locked"),
+            Check(
+                Property.COPY_ORDER,
+                not_(self.migrating(frame).held_by(thread.me)),
+                f"{text} while the old page is not locked",
+            ),
         ]
         updates: tuple[tuple[int, Expr], ...] = ()
         if not stmt.states_only:
             checks.append(
-                Check(Property.LOST_UPDATE, eq(var(self.res.fresh[key]), const(1)),
-                      "the copy overwrote a write that had already landed on the new page")
+                Check(
+                    Property.LOST_UPDATE,
+                    eq(var(self.res.fresh[key]), const(1)),
+                    "the copy overwrote a write that had already landed on the new page",
+                )
             )
             if self.mode is Mode.SYNC_NO_COPY:
                 checks.append(
-                    Check(Property.COPY_ORDER, TRUE,
-                          "the callback copies page data with the CPU in SYNC_NO_COPY mode")
+                    Check(
+                        Property.COPY_ORDER,
+                        TRUE,
+                        "the callback copies page data with the CPU in SYNC_NO_COPY mode",
+                    )
                 )
             updates = ((self.res.stale[key], const(0)), (self.res.fresh[key], const(0)))
-        thread.add(entry, next_location, TRUE, updates,
-                   self.step(StepKind.COPY_STATES if stmt.states_only else StepKind.COPY,
-                             text, stmt.span),
-                   checks=tuple(checks))
+        thread.add(
+            entry,
+            next_location,
+            TRUE,
+            updates,
+            self.step(StepKind.COPY_STATES if stmt.states_only else StepKind.COPY, text, stmt.span),
+            checks=tuple(checks),
+        )
         return entry
 
     def repoint(self, stmt: ast.RepointStmt, next_location: int, frame: Frame) -> int:
         entry = self.new_location(frame, f"repoint {stmt.pointer}")
         index = self.res.pointers[(stmt.pointer, frame.page)]
-        frame.thread.add(entry, next_location, TRUE,
-                         ((index, const(frame_migrator(frame) + 1)),),
-                         self.step(StepKind.MOVE_MAPPING, f"repoint {stmt.pointer} to the new page",
-                                   stmt.span))
+        frame.thread.add(
+            entry,
+            next_location,
+            TRUE,
+            ((index, const(frame_migrator(frame) + 1)),),
+            self.step(StepKind.MOVE_MAPPING, f"repoint {stmt.pointer} to the new page", stmt.span),
+        )
         return entry
 
     def writepage(self, stmt: ast.WritepageStmt, next_location: int, frame: Frame) -> int:
         """->writepage() of the old page: writes it out and unlocks it (mm/migrate.c: writeout)."""
         entry = self.new_location(frame, "writepage")
         self.sleep_checks(frame, entry, "->writepage", stmt.span, writeback_wait=True)
-        frame.thread.add(entry, next_location, TRUE, self.migrating(frame).release(frame.thread.me),
-                         self.step(StepKind.WRITEPAGE, "->writepage (unlocks the page)", stmt.span))
+        frame.thread.add(
+            entry,
+            next_location,
+            TRUE,
+            self.migrating(frame).release(frame.thread.me),
+            self.step(StepKind.WRITEPAGE, "->writepage (unlocks the page)", stmt.span),
+        )
         return entry
 
     # ------------------------------------------------------------ actor steps
@@ -412,14 +482,24 @@ class BodyCompiler:
             (self.res.stale[(m, page)], const(1)) for m in self.res.migrators_of(page)
         )
         thread.add(
-            entry, next_location, eq(route, const(0)), stale_all,
+            entry,
+            next_location,
+            eq(route, const(0)),
+            stale_all,
             self.step(StepKind.WRITE, f"write {stmt.via}: lands on the old page", stmt.span),
-            checks=(Check(Property.LOST_UPDATE, ne(committed, const(0)),
-                          "a write landed on the old page after its migration completed"),),
+            checks=(
+                Check(
+                    Property.LOST_UPDATE,
+                    ne(committed, const(0)),
+                    "a write landed on the old page after its migration completed",
+                ),
+            ),
         )
         for m in self.res.migrators_of(page):
             thread.add(
-                entry, next_location, eq(route, const(m + 1)),
+                entry,
+                next_location,
+                eq(route, const(m + 1)),
                 ((self.res.fresh[(m, page)], const(1)),),
                 self.step(StepKind.WRITE, f"write {stmt.via}: lands on the new page", stmt.span),
             )
@@ -430,14 +510,29 @@ class BodyCompiler:
         ref = self.res.refs[thread.index]
         if stmt.take:
             entry = self.new_location(frame, "get ref")
-            thread.add(entry, next_location, TRUE, ((ref, var(self.res.mapping[frame.page])),),
-                       self.step(StepKind.REF, "get ref on the mapped page", stmt.span))
+            thread.add(
+                entry,
+                next_location,
+                TRUE,
+                ((ref, var(self.res.mapping[frame.page])),),
+                self.step(StepKind.REF, "get ref on the mapped page", stmt.span),
+            )
         else:
             entry = self.new_location(frame, "put ref")
-            thread.add(entry, next_location, TRUE, ((ref, const(-1)),),
-                       self.step(StepKind.REF, "put ref", stmt.span),
-                       checks=(Check(Property.LOCK_BALANCE, eq(var(ref), const(-1)),
-                                     "put ref without a reference held"),))
+            thread.add(
+                entry,
+                next_location,
+                TRUE,
+                ((ref, const(-1)),),
+                self.step(StepKind.REF, "put ref", stmt.span),
+                checks=(
+                    Check(
+                        Property.LOCK_BALANCE,
+                        eq(var(ref), const(-1)),
+                        "put ref without a reference held",
+                    ),
+                ),
+            )
         return entry
 
     def writeback(self, stmt: ast.WritebackStmt, next_location: int, frame: Frame) -> int:
@@ -446,18 +541,34 @@ class BodyCompiler:
         action = stmt.action
         entry = self.new_location(frame, f"{action.value} writeback")
         if action is ast.WritebackAction.WAIT:
-            self.sleep_checks(frame, entry, "wait_on_page_writeback", stmt.span,
-                              writeback_wait=True)
-            thread.add(entry, next_location, eq(var(flag), const(0)), (),
-                       self.step(StepKind.WRITEBACK, "writeback is clear", stmt.span),
-                       waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),))
+            self.sleep_checks(
+                frame, entry, "wait_on_page_writeback", stmt.span, writeback_wait=True
+            )
+            thread.add(
+                entry,
+                next_location,
+                eq(var(flag), const(0)),
+                (),
+                self.step(StepKind.WRITEBACK, "writeback is clear", stmt.span),
+                waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),),
+            )
         elif action is ast.WritebackAction.START:
-            thread.add(entry, next_location, eq(var(flag), const(0)), ((flag, const(thread.me)),),
-                       self.step(StepKind.WRITEBACK, "set PG_writeback", stmt.span),
-                       waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),))
+            thread.add(
+                entry,
+                next_location,
+                eq(var(flag), const(0)),
+                ((flag, const(thread.me)),),
+                self.step(StepKind.WRITEBACK, "set PG_writeback", stmt.span),
+                waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),),
+            )
         else:
-            thread.add(entry, next_location, TRUE, ((flag, const(0)),),
-                       self.step(StepKind.WRITEBACK, "end writeback", stmt.span))
+            thread.add(
+                entry,
+                next_location,
+                TRUE,
+                ((flag, const(0)),),
+                self.step(StepKind.WRITEBACK, "end writeback", stmt.span),
+            )
         return entry
 
     # ------------------------------------------------------------ spec state
@@ -469,10 +580,18 @@ class BodyCompiler:
         in_range = and_(le(const(info.low), value), le(value, const(info.high)))
         entry = self.new_location(frame, f"{stmt.name} = ...")
         frame.thread.add(
-            entry, next_location, TRUE, ((index, ite(in_range, value, var(index))),),
+            entry,
+            next_location,
+            TRUE,
+            ((index, ite(in_range, value, var(index))),),
             self.step(StepKind.ASSIGN, f"{stmt.name} = {_describe(stmt.value)}", stmt.span),
-            checks=(Check(Property.ASSERTION, not_(in_range),
-                          f"{stmt.name} leaves its range {info.low}..{info.high}"),),
+            checks=(
+                Check(
+                    Property.ASSERTION,
+                    not_(in_range),
+                    f"{stmt.name} leaves its range {info.low}..{info.high}",
+                ),
+            ),
         )
         return entry
 
@@ -480,16 +599,28 @@ class BodyCompiler:
         text = f"await {_describe(stmt.cond)}"
         entry = self.new_location(frame, text)
         self.sleep_checks(frame, entry, text, stmt.span)
-        frame.thread.add(entry, next_location, self.expression(stmt.cond, frame), (),
-                         self.step(StepKind.AWAIT, text, stmt.span))
+        frame.thread.add(
+            entry,
+            next_location,
+            self.expression(stmt.cond, frame),
+            (),
+            self.step(StepKind.AWAIT, text, stmt.span),
+        )
         return entry
 
-    def assert_(self, stmt: ast.AssertStmt, next_location: int, frame: Frame) -> int:
+    def assertion(self, stmt: ast.AssertStmt, next_location: int, frame: Frame) -> int:
         text = f"assert {_describe(stmt.cond)}"
         entry = self.new_location(frame, text)
-        frame.thread.add(entry, next_location, TRUE, (), self.step(StepKind.ASSERT, text, stmt.span),
-                         checks=(Check(Property.ASSERTION, not_(self.expression(stmt.cond, frame)),
-                                       stmt.message),))
+        frame.thread.add(
+            entry,
+            next_location,
+            TRUE,
+            (),
+            self.step(StepKind.ASSERT, text, stmt.span),
+            checks=(
+                Check(Property.ASSERTION, not_(self.expression(stmt.cond, frame)), stmt.message),
+            ),
+        )
         return entry
 
     def expression(self, expr: ast.SExpr, frame: Frame) -> Expr:
@@ -521,9 +652,14 @@ def _binary(op: str, left: Expr, right: Expr) -> Expr:
     if op == "-":
         return sub(left, right)
     if left.op is Op.CONST and right.op is Op.CONST:
-        table = {"==": left.value == right.value, "!=": left.value != right.value,
-                 "<": left.value < right.value, "<=": left.value <= right.value,
-                 ">": left.value > right.value, ">=": left.value >= right.value}
+        table = {
+            "==": left.value == right.value,
+            "!=": left.value != right.value,
+            "<": left.value < right.value,
+            "<=": left.value <= right.value,
+            ">": left.value > right.value,
+            ">=": left.value >= right.value,
+        }
         return TRUE if table[op] else FALSE
     if op == "==":
         return eq(left, right)

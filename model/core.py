@@ -64,7 +64,9 @@ def compile_system(spec: ast.Spec, mode: Mode, params: Params) -> TransitionSyst
     actors: list[tuple[ThreadBuilder, ast.Actor, int]] = []
     for actor in spec.actors:
         for page in range(total):
-            thread = system.thread(actor.name + page_name(page, total).replace(" ", "#"), ThreadRole.ACTOR)
+            thread = system.thread(
+                actor.name + page_name(page, total).replace(" ", "#"), ThreadRole.ACTOR
+            )
             actor_pages[thread.index] = page
             actors.append((thread, actor, page))
     res = allocate(spec, params, mode, system, actor_pages)
@@ -88,7 +90,9 @@ def _check_finish(res: Resources, thread: ThreadBuilder, page: int, actor: ast.A
     leaked = or_(holds_any(locks, thread.me), ne(var(res.refs[thread.index]), const(-1)))
     thread.check_at(
         DONE,
-        Check(Property.LOCK_BALANCE, leaked, f"{actor.name} finishes with a lock or reference held"),
+        Check(
+            Property.LOCK_BALANCE, leaked, f"{actor.name} finishes with a lock or reference held"
+        ),
         Step(StepKind.CORE, f"{actor.name} finishes", actor.span),
     )
 
@@ -106,8 +110,14 @@ def _per_page_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuild
     who = "" if res.params.migrators == 1 else f" of migrator {m}"
     pass_var = system.variable(f"pass{who}", 0, passes - 1, (0,), VarRole.CORE)
     status = {
-        p: system.variable(f"page{res.suffix(p)} status", 0, 2, (PENDING,), VarRole.CORE,
-                           ("pending", "migrated", "failed"))
+        p: system.variable(
+            f"page{res.suffix(p)} status",
+            0,
+            2,
+            (PENDING,),
+            VarRole.CORE,
+            ("pending", "migrated", "failed"),
+        )
         for p in pages
     }
     starts = [thread.location(f"migrate page{res.suffix(p)}") for p in pages]
@@ -124,45 +134,100 @@ def _per_page_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuild
         got_old = thread.location(f"page{sfx} locked")
         thread.add(start, following, not_(pending), (), _core(f"page{sfx} already done: skip"))
         take = old.acquire(me)
-        thread.add(start, got_old, and_(pending, take.guard), take.updates,
-                   _core(f"trylock_page(page{sfx}): taken"))
+        thread.add(
+            start,
+            got_old,
+            and_(pending, take.guard),
+            take.updates,
+            _core(f"trylock_page(page{sfx}): taken"),
+        )
         busy = and_(pending, not_(take.guard))
         if mode is Mode.ASYNC:
-            thread.add(start, following, busy, (),
-                       _core(f"trylock_page(page{sfx}): busy, -EAGAIN (ASYNC never waits)"))
+            thread.add(
+                start,
+                following,
+                busy,
+                (),
+                _core(f"trylock_page(page{sfx}): busy, -EAGAIN (ASYNC never waits)"),
+            )
         else:
             waiting = thread.location(f"lock_page(page{sfx})")
-            thread.add(start, following, and_(busy, not_(forced)), (),
-                       _core(f"trylock_page(page{sfx}): busy, -EAGAIN (not forced before pass 3)"))
-            thread.add(start, waiting, and_(busy, forced), (),
-                       _core(f"trylock_page(page{sfx}): busy, forced: lock_page"))
-            thread.add(waiting, got_old, take.guard, take.updates,
-                       _core(f"lock_page(page{sfx})"), waits=take.waits)
+            thread.add(
+                start,
+                following,
+                and_(busy, not_(forced)),
+                (),
+                _core(f"trylock_page(page{sfx}): busy, -EAGAIN (not forced before pass 3)"),
+            )
+            thread.add(
+                start,
+                waiting,
+                and_(busy, forced),
+                (),
+                _core(f"trylock_page(page{sfx}): busy, forced: lock_page"),
+            )
+            thread.add(
+                waiting,
+                got_old,
+                take.guard,
+                take.updates,
+                _core(f"lock_page(page{sfx})"),
+                waits=take.waits,
+            )
         # PageWriteback: give up, retry, or wait, by mode
         writeback = var(res.writeback[p])
         clear = eq(writeback, const(0))
-        got_new = thread.location(f"new page{sfx} locked")
         check_wb = got_old
         unlock_old_again = thread.location(f"unlock page{sfx} (-EAGAIN)")
         unlock_old_busy = thread.location(f"unlock page{sfx} (-EBUSY)")
         lock_new = thread.location(f"trylock new page{sfx}")
         thread.add(check_wb, lock_new, clear, (), _core(f"page{sfx} not under writeback"))
         if mode in (Mode.ASYNC, Mode.SYNC_LIGHT):
-            thread.add(check_wb, unlock_old_busy, not_(clear), (),
-                       _core(f"page{sfx} under writeback: -EBUSY ({mode.value} never waits)"))
+            thread.add(
+                check_wb,
+                unlock_old_busy,
+                not_(clear),
+                (),
+                _core(f"page{sfx} under writeback: -EBUSY ({mode.value} never waits)"),
+            )
         else:
             wait_wb = thread.location(f"wait_on_page_writeback(page{sfx})")
-            thread.add(check_wb, unlock_old_again, and_(not_(clear), not_(forced)), (),
-                       _core(f"page{sfx} under writeback: -EAGAIN (not forced)"))
-            thread.add(check_wb, wait_wb, and_(not_(clear), forced), (),
-                       _core(f"page{sfx} under writeback: forced, wait"))
-            thread.add(wait_wb, lock_new, clear, (), _core(f"writeback of page{sfx} ended"),
-                       waits=_wait_writeback(res, p))
-        thread.add(unlock_old_again, following, TRUE, old.release(me),
-                   _core(f"unlock_page(page{sfx}): retry in a later pass"))
-        thread.add(unlock_old_busy, following, TRUE,
-                   old.release(me) + ((status[p], const(FAILED)),),
-                   _core(f"unlock_page(page{sfx}): gave up (-EBUSY)"))
+            thread.add(
+                check_wb,
+                unlock_old_again,
+                and_(not_(clear), not_(forced)),
+                (),
+                _core(f"page{sfx} under writeback: -EAGAIN (not forced)"),
+            )
+            thread.add(
+                check_wb,
+                wait_wb,
+                and_(not_(clear), forced),
+                (),
+                _core(f"page{sfx} under writeback: forced, wait"),
+            )
+            thread.add(
+                wait_wb,
+                lock_new,
+                clear,
+                (),
+                _core(f"writeback of page{sfx} ended"),
+                waits=_wait_writeback(res, p),
+            )
+        thread.add(
+            unlock_old_again,
+            following,
+            TRUE,
+            old.release(me),
+            _core(f"unlock_page(page{sfx}): retry in a later pass"),
+        )
+        thread.add(
+            unlock_old_busy,
+            following,
+            TRUE,
+            old.release(me) + ((status[p], const(FAILED)),),
+            _core(f"unlock_page(page{sfx}): gave up (-EBUSY)"),
+        )
         take_new = new.acquire(me)
         # the new page is freshly allocated and unreachable: its trylock cannot fail
         after_ok = thread.location(f"unlock new page{sfx} (migrated)")
@@ -173,15 +238,25 @@ def _per_page_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuild
         on_return[ReturnCode.EAGAIN] = after_again
         frame = Frame(thread, p, m, on_return)
         callback_entry = bodies.block(res.spec.callback, after_fail, frame)
-        thread.add(lock_new, callback_entry, take_new.guard, take_new.updates,
-                   _core(f"trylock_page(new page{sfx}): taken; unmap; call the callback ({mode.value})"))
+        thread.add(
+            lock_new,
+            callback_entry,
+            take_new.guard,
+            take_new.updates,
+            _core(f"trylock_page(new page{sfx}): taken; unmap; call the callback ({mode.value})"),
+        )
         _unlock_both(res, thread, m, p, after_ok, following, status[p], MIGRATED)
         _unlock_both(res, thread, m, p, after_again, following, status[p], PENDING)
         _unlock_both(res, thread, m, p, after_fail, following, status[p], FAILED)
     any_pending = or_(*(eq(var(status[p]), const(PENDING)) for p in pages))
     more = and_(lt(var(pass_var), const(passes - 1)), any_pending)
-    thread.add(pass_end, starts[0], more, ((pass_var, add(var(pass_var), const(1))),),
-               _core("next pass: retry the pages that gave -EAGAIN"))
+    thread.add(
+        pass_end,
+        starts[0],
+        more,
+        ((pass_var, add(var(pass_var), const(1))),),
+        _core("next pass: retry the pages that gave -EAGAIN"),
+    )
     thread.add(pass_end, DONE, not_(more), (), _core("migrate_pages() returns"))
 
 
@@ -189,14 +264,27 @@ def _wait_writeback(res: Resources, page: int) -> tuple[Wait, ...]:
     return (Wait(f"writeback{res.suffix(page)}", var(res.writeback[page])),)
 
 
-def _unlock_both(res: Resources, thread: ThreadBuilder, m: int, page: int, location: int,
-                 following: int, status: int, outcome: int) -> None:
+def _unlock_both(
+    res: Resources,
+    thread: ThreadBuilder,
+    m: int,
+    page: int,
+    location: int,
+    following: int,
+    status: int,
+    outcome: int,
+) -> None:
     """Unlock the new page, then the old page; a completed migration is checked for lost writes."""
     me = thread.me
     sfx = res.suffix(page)
     unlock_old = thread.location(f"unlock page{sfx}")
-    thread.add(location, unlock_old, TRUE, res.new_lock[(m, page)].release(me),
-               _core(f"remove migration entries; unlock_page(new page{sfx})"))
+    thread.add(
+        location,
+        unlock_old,
+        TRUE,
+        res.new_lock[(m, page)].release(me),
+        _core(f"remove migration entries; unlock_page(new page{sfx})"),
+    )
     updates = res.old_lock[page].release(me) + ((status, const(outcome)),)
     checks: tuple[Check, ...] = ()
     text = f"unlock_page(page{sfx})"
@@ -223,8 +311,14 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
         pages.reverse()
     who = "" if res.params.migrators == 1 else f" (migrator {m})"
     state = {
-        p: system.variable(f"batch slot{res.suffix(p)}{who}", 0, 3, (NOT_LOCKED,), VarRole.CORE,
-                           ("not locked", "locked", "state migrated", "gave up"))
+        p: system.variable(
+            f"batch slot{res.suffix(p)}{who}",
+            0,
+            3,
+            (NOT_LOCKED,),
+            VarRole.CORE,
+            ("not locked", "locked", "state migrated", "gave up"),
+        )
         for p in pages
     }
     lock_phase = [thread.location(f"lock page{res.suffix(p)}") for p in pages]
@@ -243,57 +337,119 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
         lock_new = thread.location(f"trylock new page{sfx}")
         locked = take.updates + ((state[p], const(LOCKED)),)
         if blocking:
-            thread.add(lock_phase[i], check_wb, take.guard, locked, _core(f"lock_page(page{sfx})"),
-                       waits=take.waits)
+            thread.add(
+                lock_phase[i],
+                check_wb,
+                take.guard,
+                locked,
+                _core(f"lock_page(page{sfx})"),
+                waits=take.waits,
+            )
         else:
-            thread.add(lock_phase[i], check_wb, take.guard, locked,
-                       _core(f"trylock_page(page{sfx}): taken"))
-            thread.add(lock_phase[i], following, not_(take.guard), (),
-                       _core(f"trylock_page(page{sfx}): busy, left out of the batch"))
+            thread.add(
+                lock_phase[i],
+                check_wb,
+                take.guard,
+                locked,
+                _core(f"trylock_page(page{sfx}): taken"),
+            )
+            thread.add(
+                lock_phase[i],
+                following,
+                not_(take.guard),
+                (),
+                _core(f"trylock_page(page{sfx}): busy, left out of the batch"),
+            )
         clear = eq(var(res.writeback[p]), const(0))
         thread.add(check_wb, lock_new, clear, (), _core(f"page{sfx} not under writeback"))
         thread.add(check_wb, wait_wb, not_(clear), (), _core(f"page{sfx} under writeback: wait"))
-        thread.add(wait_wb, lock_new, clear, (), _core(f"writeback of page{sfx} ended"),
-                   waits=_wait_writeback(res, p))
+        thread.add(
+            wait_wb,
+            lock_new,
+            clear,
+            (),
+            _core(f"writeback of page{sfx} ended"),
+            waits=_wait_writeback(res, p),
+        )
         take_new = res.new_lock[(m, p)].acquire(me)
-        thread.add(lock_new, following, take_new.guard, take_new.updates,
-                   _core(f"trylock_page(new page{sfx}): taken"))
+        thread.add(
+            lock_new,
+            following,
+            take_new.guard,
+            take_new.updates,
+            _core(f"trylock_page(new page{sfx}): taken"),
+        )
     for i, p in enumerate(pages):
         following = call_phase[i + 1] if i + 1 < len(pages) else dma
         slot = var(state[p])
         on_return = {code: following for code in ReturnCode}
-        return_updates = {code: ((state[p], const(GAVE_UP)),) for code in ReturnCode}
+        return_updates: dict[ReturnCode, tuple[tuple[int, Expr], ...]] = {
+            code: ((state[p], const(GAVE_UP)),) for code in ReturnCode
+        }
         return_updates[ReturnCode.OK] = ((state[p], const(STATE_MOVED)),)
         frame = Frame(thread, p, m, on_return, return_updates)
         callback_entry = bodies.block(res.spec.callback, following, frame)
-        thread.add(call_phase[i], following, ne(slot, const(LOCKED)), (),
-                   _core(f"page{res.suffix(p)} not in the batch: skip its callback"))
-        thread.add(call_phase[i], callback_entry, eq(slot, const(LOCKED)), (),
-                   _core(f"call the callback for page{res.suffix(p)} (SYNC_NO_COPY)"))
+        thread.add(
+            call_phase[i],
+            following,
+            ne(slot, const(LOCKED)),
+            (),
+            _core(f"page{res.suffix(p)} not in the batch: skip its callback"),
+        )
+        thread.add(
+            call_phase[i],
+            callback_entry,
+            eq(slot, const(LOCKED)),
+            (),
+            _core(f"call the callback for page{res.suffix(p)} (SYNC_NO_COPY)"),
+        )
     _dma_copy(res, thread, m, pages, state, dma, unlock_phase[0])
     for i, p in enumerate(pages):
         sfx = res.suffix(p)
         following = unlock_phase[i + 1] if i + 1 < len(pages) else DONE
         slot = var(state[p])
         unlock_old = thread.location(f"unlock page{sfx}")
-        thread.add(unlock_phase[i], following, eq(slot, const(NOT_LOCKED)), (),
-                   _core(f"page{sfx} not in the batch"))
-        thread.add(unlock_phase[i], unlock_old, ne(slot, const(NOT_LOCKED)),
-                   res.new_lock[(m, p)].release(me),
-                   _core(f"remove migration entries; unlock_page(new page{sfx})"))
+        thread.add(
+            unlock_phase[i],
+            following,
+            eq(slot, const(NOT_LOCKED)),
+            (),
+            _core(f"page{sfx} not in the batch"),
+        )
+        thread.add(
+            unlock_phase[i],
+            unlock_old,
+            ne(slot, const(NOT_LOCKED)),
+            res.new_lock[(m, p)].release(me),
+            _core(f"remove migration entries; unlock_page(new page{sfx})"),
+        )
         moved = eq(slot, const(STATE_MOVED))
-        thread.add(unlock_old, following, TRUE,
-                   res.old_lock[p].release(me)
-                   + ((res.committed[p], ite(moved, const(m + 1), var(res.committed[p]))),),
-                   _core(f"unlock_page(page{sfx})"),
-                   checks=(Check(Property.LOST_UPDATE,
-                                 and_(moved, eq(var(res.stale[(m, p)]), const(1))),
-                                 "the migration completed but the new page lacks a write made to "
-                                 "the old page"),))
+        thread.add(
+            unlock_old,
+            following,
+            TRUE,
+            res.old_lock[p].release(me)
+            + ((res.committed[p], ite(moved, const(m + 1), var(res.committed[p]))),),
+            _core(f"unlock_page(page{sfx})"),
+            checks=(
+                Check(
+                    Property.LOST_UPDATE,
+                    and_(moved, eq(var(res.stale[(m, p)]), const(1))),
+                    "the migration completed but the new page lacks a write made to the old page",
+                ),
+            ),
+        )
 
 
-def _dma_copy(res: Resources, thread: ThreadBuilder, m: int, pages: list[int],
-              state: dict[int, int], location: int, following: int) -> None:
+def _dma_copy(
+    res: Resources,
+    thread: ThreadBuilder,
+    m: int,
+    pages: list[int],
+    state: dict[int, int],
+    location: int,
+    following: int,
+) -> None:
     """One DMA transfer copies every page whose callback migrated its state."""
     updates: list[tuple[int, Expr]] = []
     checks: list[Check] = []
@@ -303,11 +459,26 @@ def _dma_copy(res: Resources, thread: ThreadBuilder, m: int, pages: list[int],
         updates.append((res.stale[key], ite(moved, const(0), var(res.stale[key]))))
         updates.append((res.fresh[key], ite(moved, const(0), var(res.fresh[key]))))
         sfx = res.suffix(p)
-        checks.append(Check(Property.LOST_UPDATE, and_(moved, eq(var(res.fresh[key]), const(1))),
-                            f"the DMA copy of page{sfx} overwrote a write that had already landed "
-                            "on the new page"))
-        checks.append(Check(Property.COPY_ORDER,
-                            and_(moved, not_(res.old_lock[p].held_by(thread.me))),
-                            f"the DMA copy of page{sfx} runs after the page was unlocked"))
-    thread.add(location, following, TRUE, tuple(updates),
-               _core("DMA copy of every page whose state migrated"), checks=tuple(checks))
+        checks.append(
+            Check(
+                Property.LOST_UPDATE,
+                and_(moved, eq(var(res.fresh[key]), const(1))),
+                f"the DMA copy of page{sfx} overwrote a write that had already landed "
+                "on the new page",
+            )
+        )
+        checks.append(
+            Check(
+                Property.COPY_ORDER,
+                and_(moved, not_(res.old_lock[p].held_by(thread.me))),
+                f"the DMA copy of page{sfx} runs after the page was unlocked",
+            )
+        )
+    thread.add(
+        location,
+        following,
+        TRUE,
+        tuple(updates),
+        _core("DMA copy of every page whose state migrated"),
+        checks=tuple(checks),
+    )

@@ -93,7 +93,8 @@ class ReaderWriterLock:
             blocking = (WRITE, QUEUED) if self.fair else (WRITE,)
             guard = and_(*(_not_in(side, blocking) for _, side in others))
             waits = tuple(
-                Wait(f"{self.name} (write side)", _holder_if(side, t, blocking)) for t, side in others
+                Wait(f"{self.name} (write side)", _holder_if(side, t, blocking))
+                for t, side in others
             )
             try_guard = and_(*(_not_in(side, (WRITE, QUEUED)) for _, side in others))
             return Acquire(guard, ((mine, const(READ)),), waits, try_guard=try_guard)

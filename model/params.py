@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from enum import Enum
+from typing import Any
 
 from model import ast
 from model.span import Diagnostic, Severity
@@ -53,7 +54,8 @@ class Params:
 
     def override(self, **values: object) -> Params:
         """A copy with every value that is not None replaced."""
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        changed: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
+        return replace(self, **changed)
 
 
 _LIMITS = {"pages": (1, 8), "migrators": (1, 4), "writes": (0, 4), "passes": (1, 10)}
@@ -81,7 +83,7 @@ def params_of(spec: ast.Spec) -> tuple[Params, list[Diagnostic]]:
                     )
                 )
                 continue
-            params = replace(params, **{decl.name: decl.value})
+            params = params.override(**{decl.name: decl.value})
         elif decl.name in _ENUMS:
             enum = _ENUMS[decl.name]
             choice = next((m for m in enum if m.value == decl.value), None)
@@ -93,7 +95,7 @@ def params_of(spec: ast.Spec) -> tuple[Params, list[Diagnostic]]:
                     )
                 )
                 continue
-            params = replace(params, **{decl.name: choice})
+            params = params.override(**{decl.name: choice})
         else:
             errors.append(
                 Diagnostic(

@@ -16,9 +16,25 @@ from model.span import Diagnostic, Severity, Span, SpecError
 
 STATEMENT_KEYWORDS = frozenset(
     {
-        "lock", "unlock", "if", "either", "repeat", "return", "move_mapping", "copy",
-        "copy_states", "write", "get", "put", "repoint", "wait", "start", "end", "writepage",
-        "await", "assert",
+        "lock",
+        "unlock",
+        "if",
+        "either",
+        "repeat",
+        "return",
+        "move_mapping",
+        "copy",
+        "copy_states",
+        "write",
+        "get",
+        "put",
+        "repoint",
+        "wait",
+        "start",
+        "end",
+        "writepage",
+        "await",
+        "assert",
     }
 )
 DECLARATION_KEYWORDS = frozenset(
@@ -228,8 +244,17 @@ class Parser:
             )
         callback = callbacks[0] if callbacks else ast.Block((), whole)
         return ast.Spec(
-            name, source, tuple(locks), tuple(variables), tuple(pointers), tuple(params),
-            callback, tuple(actors), tuple(expects), self.file, whole,
+            name,
+            source,
+            tuple(locks),
+            tuple(variables),
+            tuple(pointers),
+            tuple(params),
+            callback,
+            tuple(actors),
+            tuple(expects),
+            self.file,
+            whole,
         )
 
     def lock_decl(self) -> ast.LockDecl:
@@ -240,7 +265,9 @@ class Parser:
         kind = next((k for k in LockKind if k.value == kind_tok.text), None)
         if kind is None:
             kinds = ", ".join(k.value for k in LockKind)
-            raise self.error(kind_tok.span, f"unknown lock kind '{kind_tok.text}': use one of {kinds}")
+            raise self.error(
+                kind_tok.span, f"unknown lock kind '{kind_tok.text}': use one of {kinds}"
+            )
         scope = self.scope()
         return ast.LockDecl(name.text, kind, scope, self.span_from(first))
 
@@ -264,10 +291,14 @@ class Parser:
             high, high_tok = self.integer("the upper bound")
             self.expect("]", "after the bounds")
             if high < low:
-                raise self.error(high_tok.span, f"empty range {low}..{high}: the upper bound is below the lower")
+                raise self.error(
+                    high_tok.span, f"empty range {low}..{high}: the upper bound is below the lower"
+                )
             is_bool = False
         else:
-            raise self.error(type_tok.span, f"unknown type '{type_tok.text}': use bool or int[LOW..HIGH]")
+            raise self.error(
+                type_tok.span, f"unknown type '{type_tok.text}': use bool or int[LOW..HIGH]"
+            )
         scope = self.scope()
         self.expect("=", "and an initial value (a value, or 'any')")
         initial: int | None
@@ -317,7 +348,9 @@ class Parser:
             while self.accept(","):
                 props.append(self.property_name())
             return ast.Expect(
-                tuple(modes), ast.Outcome.VIOLATES, properties=tuple(props),
+                tuple(modes),
+                ast.Outcome.VIOLATES,
+                properties=tuple(props),
                 span=self.span_from(first),
             )
         raise self.error(
@@ -350,7 +383,9 @@ class Parser:
         prop = Property.parse(text)
         if prop is None:
             names = ", ".join(p.value for p in Property)
-            raise self.error(self.span_from(first), f"unknown property '{text}': use one of {names}")
+            raise self.error(
+                self.span_from(first), f"unknown property '{text}': use one of {names}"
+            )
         return prop
 
     # ------------------------------------------------------------ statements
@@ -457,10 +492,10 @@ class Parser:
             return ast.AwaitStmt(self.expression(), self.span_from(tok))
         if word == "assert":
             self.pos += 1
-            cond = self.expression()
+            asserted = self.expression()
             self.expect(",", "between the assertion and its message")
             message = self.string("the assertion's message")
-            return ast.AssertStmt(cond, message.text, self.span_from(tok))
+            return ast.AssertStmt(asserted, message.text, self.span_from(tok))
         if tok.kind is TokenKind.IDENT and self.peek().text == "=":
             self.pos += 2
             value = self.expression()

@@ -101,7 +101,10 @@ def page_layout(params: Params, mode: Mode) -> tuple[int, dict[int, tuple[int, .
 
 
 def allocate(
-    spec: ast.Spec, params: Params, mode: Mode, system: SystemBuilder,
+    spec: ast.Spec,
+    params: Params,
+    mode: Mode,
+    system: SystemBuilder,
     actor_pages: dict[int, int],
 ) -> Resources:
     """Create every shared variable, after the threads exist (owners are labelled by thread)."""
@@ -138,17 +141,29 @@ def allocate(
             f"migrated{sfx}", 0, migrators, (0,), VarRole.PAGE, ("no",) + target_labels[1:]
         )
         res.writeback[page] = system.variable(
-            f"PG_writeback{sfx}", 0, thread_count, (0,), VarRole.PAGE,
+            f"PG_writeback{sfx}",
+            0,
+            thread_count,
+            (0,),
+            VarRole.PAGE,
             ("clear",) + tuple(f"set by {t.name}" for t in system.threads),
         )
         for m in res.migrators_of(page):
             who = "" if migrators == 1 else f" (migrator {m})"
             res.stale[(m, page)] = system.variable(
-                f"new page{sfx}{who} lacks a write", 0, 1, (stale_initial,), VarRole.PAGE,
+                f"new page{sfx}{who} lacks a write",
+                0,
+                1,
+                (stale_initial,),
+                VarRole.PAGE,
                 ("no", "yes"),
             )
             res.fresh[(m, page)] = system.variable(
-                f"new page{sfx}{who} holds an uncopied write", 0, 1, (0,), VarRole.PAGE,
+                f"new page{sfx}{who} holds an uncopied write",
+                0,
+                1,
+                (0,),
+                VarRole.PAGE,
                 ("no", "yes"),
             )
         for ptr in spec.pointers:
@@ -169,7 +184,11 @@ def allocate(
     for thread in system.threads:
         if thread.role is ThreadRole.ACTOR:
             res.refs[thread.index] = system.variable(
-                f"reference held by {thread.name}", -1, migrators, (-1,), VarRole.PAGE,
+                f"reference held by {thread.name}",
+                -1,
+                migrators,
+                (-1,),
+                VarRole.PAGE,
                 ("none",) + target_labels,
             )
     return res
@@ -179,7 +198,11 @@ def _lock(system: SystemBuilder, name: str, kind: LockKind, threads: int) -> Loc
     if kind.shared:
         sides = tuple(
             system.variable(
-                f"{name}[{system.threads[t].name}]", 0, 3, (0,), VarRole.LOCK,
+                f"{name}[{system.threads[t].name}]",
+                0,
+                3,
+                (0,),
+                VarRole.LOCK,
                 ("-", "read", "write", "queued for write"),
             )
             for t in range(threads)

@@ -15,10 +15,10 @@ for.  Engines know this module, never the spec language.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from itertools import product
-from typing import Iterator
 
 from model.kinds import Mode, Property, ReturnCode
 from model.span import Span

@@ -20,7 +20,11 @@ from model.span import Diagnostic, Severity, Span, SpecError
 BUILTIN_NAMES = frozenset({"page", "newpage", "buffers", "writeback", "mode", "ref"})
 INT_PARAMS = frozenset({"pages", "migrators", "writes", "passes"})
 CALLBACK_ONLY = (
-    ast.MoveMappingStmt, ast.CopyStmt, ast.RepointStmt, ast.WritepageStmt, ast.ReturnStmt,
+    ast.MoveMappingStmt,
+    ast.CopyStmt,
+    ast.RepointStmt,
+    ast.WritepageStmt,
+    ast.ReturnStmt,
     ast.ReturnCallStmt,
 )
 ACTOR_ONLY = (ast.WriteStmt, ast.RefStmt)
@@ -32,15 +36,21 @@ class _Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     seen: set[tuple[Span | None, str]] = field(default_factory=set)
 
-    def error(self, span: Span | None, message: str,
-              notes: tuple[tuple[Span | None, str], ...] = ()) -> None:
+    def error(
+        self, span: Span | None, message: str, notes: tuple[tuple[Span | None, str], ...] = ()
+    ) -> None:
         self.add(Severity.ERROR, span, message, notes)
 
     def warning(self, span: Span | None, message: str) -> None:
         self.add(Severity.WARNING, span, message)
 
-    def add(self, severity: Severity, span: Span | None, message: str,
-            notes: tuple[tuple[Span | None, str], ...] = ()) -> None:
+    def add(
+        self,
+        severity: Severity,
+        span: Span | None,
+        message: str,
+        notes: tuple[tuple[Span | None, str], ...] = (),
+    ) -> None:
         key = (span, message)
         if key not in self.seen:
             self.seen.add(key)
@@ -55,13 +65,16 @@ def validate(spec: ast.Spec) -> tuple[Diagnostic, ...]:
     _check_names(spec, report)
     _check_expects(spec, report)
     if not spec.source:
-        report.warning(spec.span, "no 'source \"FILE: FUNCTION\"' line: cite the kernel code this "
-                       "spec models")
+        report.warning(
+            spec.span, "no 'source \"FILE: FUNCTION\"' line: cite the kernel code this spec models"
+        )
     _Body(spec, report, None).block(spec.callback)
     if not _always_returns(spec.callback):
-        report.error(_end_of(spec.callback),
-                     "the callback can reach its end without 'return': add 'return OK' or "
-                     "another return code")
+        report.error(
+            _end_of(spec.callback),
+            "the callback can reach its end without 'return': add 'return OK' or "
+            "another return code",
+        )
     for actor in spec.actors:
         _Body(spec, report, actor).block(actor.body)
     _unreachable(spec.callback, report)
@@ -89,8 +102,9 @@ def _position(diagnostic: Diagnostic) -> tuple[int, int]:
 
 def _end_of(block: ast.Block) -> Span:
     span = block.span
-    return Span(span.file, span.end_line, max(span.end_column - 1, 1), span.end_line,
-                span.end_column)
+    return Span(
+        span.file, span.end_line, max(span.end_column - 1, 1), span.end_line, span.end_column
+    )
 
 
 # ---------------------------------------------------------------- names and expectations
@@ -110,15 +124,21 @@ def _check_names(spec: ast.Spec, report: _Report) -> None:
             continue
         if name in first:
             other_what, other_span = first[name]
-            report.error(span, f"duplicate name '{name}': a {other_what} already has it",
-                         ((other_span, f"the {other_what} '{name}' is declared here"),))
+            report.error(
+                span,
+                f"duplicate name '{name}': a {other_what} already has it",
+                ((other_span, f"the {other_what} '{name}' is declared here"),),
+            )
             continue
         first[name] = (what, span)
     seen_params: dict[str, Span] = {}
     for param in spec.params:
         if param.name in seen_params:
-            report.error(param.span, f"param {param.name} is set twice",
-                         ((seen_params[param.name], "first set here"),))
+            report.error(
+                param.span,
+                f"param {param.name} is set twice",
+                ((seen_params[param.name], "first set here"),),
+            )
         seen_params[param.name] = param.span
 
 
@@ -127,12 +147,17 @@ def _check_expects(spec: ast.Spec, report: _Report) -> None:
     for expect in spec.expects:
         for mode in expect.modes:
             if mode in seen:
-                report.error(expect.span, f"a second expectation for {mode.value}",
-                             ((seen[mode], "the first one is here"),))
+                report.error(
+                    expect.span,
+                    f"a second expectation for {mode.value}",
+                    ((seen[mode], "the first one is here"),),
+                )
             seen[mode] = expect.span
         if ReturnCode.OK in expect.codes:
-            report.error(expect.span, "'refuses OK' means nothing: refuses takes error codes "
-                         "such as EINVAL or EAGAIN")
+            report.error(
+                expect.span,
+                "'refuses OK' means nothing: refuses takes error codes such as EINVAL or EAGAIN",
+            )
 
 
 # ---------------------------------------------------------------- statements and references
@@ -159,10 +184,14 @@ class _Body:
         if self.actor is not None and isinstance(stmt, CALLBACK_ONLY):
             report.error(stmt.span, f"{_keyword(stmt)} belongs in the callback, not in an actor")
         if self.actor is None and isinstance(stmt, ACTOR_ONLY):
-            report.error(stmt.span, f"{_keyword(stmt)} belongs in an actor (another kernel path), "
-                         "not in the callback")
-        if self.actor is None and isinstance(stmt, ast.WritebackStmt) and (
-            stmt.action is not ast.WritebackAction.WAIT
+            report.error(
+                stmt.span,
+                f"{_keyword(stmt)} belongs in an actor (another kernel path), not in the callback",
+            )
+        if (
+            self.actor is None
+            and isinstance(stmt, ast.WritebackStmt)
+            and (stmt.action is not ast.WritebackAction.WAIT)
         ):
             report.error(stmt.span, f"{stmt.action.value} writeback belongs in an actor")
         if isinstance(stmt, (ast.LockStmt, ast.UnlockStmt)):
@@ -177,27 +206,41 @@ class _Body:
                 self.block(branch)
         elif isinstance(stmt, ast.RepeatStmt):
             if isinstance(stmt.count, str) and stmt.count not in INT_PARAMS:
-                report.error(stmt.span, f"repeat {stmt.count}: the count must be a number or one "
-                             f"of the params {', '.join(sorted(INT_PARAMS))}")
+                report.error(
+                    stmt.span,
+                    f"repeat {stmt.count}: the count must be a number or one "
+                    f"of the params {', '.join(sorted(INT_PARAMS))}",
+                )
             if isinstance(stmt.count, int) and not 0 <= stmt.count <= 8:
                 report.error(stmt.span, "repeat counts run from 0 to 8")
             self.block(stmt.body)
         elif isinstance(stmt, ast.ReturnCallStmt):
             if stmt.library not in library_names():
-                report.error(stmt.span, f"unknown library callback '{stmt.library}': use one of "
-                             f"{', '.join(library_names())}")
+                report.error(
+                    stmt.span,
+                    f"unknown library callback '{stmt.library}': use one of "
+                    f"{', '.join(library_names())}",
+                )
         elif isinstance(stmt, ast.WriteStmt):
             if stmt.via not in ("page", "ref") and not self.pointer(stmt.via):
-                report.error(stmt.span, f"write through '{stmt.via}': declare 'pointer "
-                             f"{stmt.via}', or write through page or ref")
+                report.error(
+                    stmt.span,
+                    f"write through '{stmt.via}': declare 'pointer "
+                    f"{stmt.via}', or write through page or ref",
+                )
         elif isinstance(stmt, ast.RepointStmt):
             if not self.pointer(stmt.pointer):
-                report.error(stmt.span, f"undeclared pointer '{stmt.pointer}': declare "
-                             f"'pointer {stmt.pointer}'")
+                report.error(
+                    stmt.span,
+                    f"undeclared pointer '{stmt.pointer}': declare 'pointer {stmt.pointer}'",
+                )
         elif isinstance(stmt, ast.AssignStmt):
             if self.spec.variable(stmt.name) is None:
-                report.error(stmt.span, f"assignment to '{stmt.name}', which is not a declared "
-                             f"variable: declare 'var {stmt.name} : bool = false'")
+                report.error(
+                    stmt.span,
+                    f"assignment to '{stmt.name}', which is not a declared "
+                    f"variable: declare 'var {stmt.name} : bool = false'",
+                )
             self.expression(stmt.value)
         elif isinstance(stmt, (ast.AwaitStmt, ast.AssertStmt)):
             self.expression(stmt.cond)
@@ -213,13 +256,18 @@ class _Body:
             return
         if ref.name == "newpage":
             if self.actor is not None:
-                report.error(ref.span, "an actor cannot reach the new page by name: lock page "
-                             "follows the mapping to it")
+                report.error(
+                    ref.span,
+                    "an actor cannot reach the new page by name: lock page "
+                    "follows the mapping to it",
+                )
             return
         decl = self.spec.lock(ref.name)
         if decl is None:
-            report.error(ref.span, f"undeclared lock '{ref.name}': declare it, e.g. 'lock "
-                         f"{ref.name} : spinlock'")
+            report.error(
+                ref.span,
+                f"undeclared lock '{ref.name}': declare it, e.g. 'lock {ref.name} : spinlock'",
+            )
             return
         if unlock and ref.access is not ast.Access.EXCLUSIVE:
             report.error(ref.span, f"unlock {ref.name} takes no side: it releases the side held")
@@ -227,12 +275,18 @@ class _Body:
         if unlock:
             return
         if decl.kind.shared and ref.access is ast.Access.EXCLUSIVE:
-            report.error(ref.span, f"{ref.name} is a {decl.kind.value}: say which side, "
-                         f"'{ref.name} read' or '{ref.name} write'",
-                         ((decl.span, "declared here"),))
+            report.error(
+                ref.span,
+                f"{ref.name} is a {decl.kind.value}: say which side, "
+                f"'{ref.name} read' or '{ref.name} write'",
+                ((decl.span, "declared here"),),
+            )
         if not decl.kind.shared and ref.access is not ast.Access.EXCLUSIVE:
-            report.error(ref.span, f"{ref.name} is a {decl.kind.value}, which has no "
-                         f"{ref.access.value} side", ((decl.span, "declared here"),))
+            report.error(
+                ref.span,
+                f"{ref.name} is a {decl.kind.value}, which has no {ref.access.value} side",
+                ((decl.span, "declared here"),),
+            )
 
     def condition(self, cond: ast.Cond) -> None:
         if isinstance(cond, ast.NotCond):
@@ -241,7 +295,9 @@ class _Body:
             self.lock_ref(cond.target)
         elif isinstance(cond, ast.MoveMappingCond):
             if self.actor is not None:
-                self.report.error(cond.span, "move_mapping belongs in the callback, not in an actor")
+                self.report.error(
+                    cond.span, "move_mapping belongs in the callback, not in an actor"
+                )
         else:
             self.expression(cond.expr)
 
@@ -256,8 +312,11 @@ class _Body:
                     or node.name == "writeback"
                 )
                 if not known:
-                    self.report.error(node.span, f"unknown name '{node.name}': declare a variable "
-                                      f"'var {node.name} : bool = false'")
+                    self.report.error(
+                        node.span,
+                        f"unknown name '{node.name}': declare a variable "
+                        f"'var {node.name} : bool = false'",
+                    )
             elif isinstance(node, ast.Unary):
                 stack.append(node.arg)
             elif isinstance(node, ast.Binary):
@@ -266,9 +325,14 @@ class _Body:
 
 def _keyword(stmt: ast.Stmt) -> str:
     names = {
-        ast.MoveMappingStmt: "move_mapping", ast.CopyStmt: "copy", ast.RepointStmt: "repoint",
-        ast.WritepageStmt: "writepage", ast.ReturnStmt: "return", ast.ReturnCallStmt: "return call",
-        ast.WriteStmt: "write", ast.RefStmt: "get/put ref",
+        ast.MoveMappingStmt: "move_mapping",
+        ast.CopyStmt: "copy",
+        ast.RepointStmt: "repoint",
+        ast.WritepageStmt: "writepage",
+        ast.ReturnStmt: "return",
+        ast.ReturnCallStmt: "return call",
+        ast.WriteStmt: "write",
+        ast.RefStmt: "get/put ref",
     }
     return names.get(type(stmt), "this statement")
 
@@ -295,8 +359,11 @@ def _unreachable(block: ast.Block, report: _Report) -> None:
     for position, stmt in enumerate(statements):
         if _statement_returns(stmt) and position + 1 < len(statements):
             following = statements[position + 1]
-            report.error(following.span, "unreachable statement: every path returns before it",
-                         ((stmt.span, "returns here"),))
+            report.error(
+                following.span,
+                "unreachable statement: every path returns before it",
+                ((stmt.span, "returns here"),),
+            )
         for inner in _inner_blocks(stmt):
             _unreachable(inner, report)
 
@@ -344,12 +411,20 @@ class _HeldLocks:
         if isinstance(stmt, ast.LockStmt):
             return {held | {stmt.target.name} for held in paths}
         if isinstance(stmt, ast.UnlockStmt):
-            self.require(stmt.target.name, paths, stmt.span,
-                         f"unlock of {stmt.target.name}, which is not held on some path")
+            self.require(
+                stmt.target.name,
+                paths,
+                stmt.span,
+                f"unlock of {stmt.target.name}, which is not held on some path",
+            )
             return {held - {stmt.target.name} for held in paths}
         if isinstance(stmt, ast.WritepageStmt):
-            self.require("page", paths, stmt.span,
-                         "writepage needs the old page locked, and it is not on some path")
+            self.require(
+                "page",
+                paths,
+                stmt.span,
+                "writepage needs the old page locked, and it is not on some path",
+            )
             return {held - {"page"} for held in paths}
         if isinstance(stmt, ast.RefStmt):
             if stmt.take:
@@ -357,8 +432,12 @@ class _HeldLocks:
             self.require("ref", paths, stmt.span, "put ref without a reference held on some path")
             return {held - {"ref"} for held in paths}
         if isinstance(stmt, ast.WriteStmt) and stmt.via == "ref":
-            self.require("ref", paths, stmt.span,
-                         "write ref without a reference held on some path: add 'get ref' first")
+            self.require(
+                "ref",
+                paths,
+                stmt.span,
+                "write ref without a reference held on some path: add 'get ref' first",
+            )
             return paths
         if isinstance(stmt, (ast.ReturnStmt, ast.ReturnCallStmt)):
             return set()
