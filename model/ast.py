@@ -204,10 +204,15 @@ class WriteStmt:
 
 @dataclass(frozen=True, slots=True)
 class RefStmt:
-    """``get ref`` / ``put ref``: take or drop a reference on the page the mapping points at."""
+    """``get ref`` / ``put ref``: take or drop a reference on the page the mapping points at.
+
+    ``peek ref`` (``counted`` False) remembers the page without raising its refcount — a page
+    pointer read under a lock or RCU — so it does not make move_mapping fail.
+    """
 
     take: bool
     span: Span = _span()
+    counted: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -370,8 +370,8 @@ class BodyCompiler:
         mapping = var(self.res.mapping[page])
         no_refs = and_(
             *(
-                ne(var(ref), const(0))
-                for tid, ref in self.res.refs.items()
+                ne(var(self.res.counted[tid]), const(1))
+                for tid in self.res.refs
                 if self.actor_page(tid) == page
             )
         )
@@ -508,14 +508,21 @@ class BodyCompiler:
     def reference(self, stmt: ast.RefStmt, next_location: int, frame: Frame) -> int:
         thread = frame.thread
         ref = self.res.refs[thread.index]
+        counted = self.res.counted[thread.index]
         if stmt.take:
-            entry = self.new_location(frame, "get ref")
+            word = "get" if stmt.counted else "peek"
+            entry = self.new_location(frame, f"{word} ref")
+            text = (
+                "get ref: take a reference on the mapped page"
+                if stmt.counted
+                else "peek ref: remember the mapped page, no reference taken"
+            )
             thread.add(
                 entry,
                 next_location,
                 TRUE,
-                ((ref, var(self.res.mapping[frame.page])),),
-                self.step(StepKind.REF, "get ref on the mapped page", stmt.span),
+                ((ref, var(self.res.mapping[frame.page])), (counted, const(int(stmt.counted)))),
+                self.step(StepKind.REF, text, stmt.span),
             )
         else:
             entry = self.new_location(frame, "put ref")
@@ -523,7 +530,7 @@ class BodyCompiler:
                 entry,
                 next_location,
                 TRUE,
-                ((ref, const(-1)),),
+                ((ref, const(-1)), (counted, const(0))),
                 self.step(StepKind.REF, "put ref", stmt.span),
                 checks=(
                     Check(

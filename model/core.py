@@ -87,7 +87,7 @@ def _check_finish(res: Resources, thread: ThreadBuilder, page: int, actor: ast.A
     """An actor must finish with every lock and reference it took released."""
     locks = res.locks_of_page(page) + [res.old_lock[page]]
     locks += [lock for (m, p), lock in res.new_lock.items() if p == page]
-    leaked = or_(holds_any(locks, thread.me), ne(var(res.refs[thread.index]), const(-1)))
+    leaked = or_(holds_any(locks, thread.me), eq(var(res.counted[thread.index]), const(1)))
     thread.check_at(
         DONE,
         Check(

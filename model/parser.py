@@ -28,6 +28,7 @@ STATEMENT_KEYWORDS = frozenset(
         "write",
         "get",
         "put",
+        "peek",
         "repoint",
         "wait",
         "start",
@@ -471,10 +472,10 @@ class Parser:
             self.pos += 1
             via = self.ident("what to write through: page, ref, or a pointer name")
             return ast.WriteStmt(via.text, self.span_from(tok))
-        if word in ("get", "put"):
+        if word in ("get", "put", "peek"):
             self.pos += 1
             self.expect("ref", f"after '{word}'")
-            return ast.RefStmt(word == "get", self.span_from(tok))
+            return ast.RefStmt(word != "put", self.span_from(tok), counted=word != "peek")
         if word == "repoint":
             self.pos += 1
             ptr = self.ident("a pointer name")

@@ -48,6 +48,7 @@ class Resources:
     pointers: dict[tuple[str, int], int] = field(default_factory=dict)
     actor_pages: dict[int, int] = field(default_factory=dict)
     refs: dict[int, int] = field(default_factory=dict)
+    counted: dict[int, int] = field(default_factory=dict)
     shared_locks: dict[str, LockInstance] = field(default_factory=dict)
     page_locks: dict[tuple[str, int], LockInstance] = field(default_factory=dict)
     shared_vars: dict[str, int] = field(default_factory=dict)
@@ -190,6 +191,9 @@ def allocate(
                 (-1,),
                 VarRole.PAGE,
                 ("none",) + target_labels,
+            )
+            res.counted[thread.index] = system.variable(
+                f"refcount held by {thread.name}", 0, 1, (0,), VarRole.PAGE, ("no", "yes")
             )
     return res
 
