@@ -6,34 +6,52 @@ a bug in migcheck, raised as :class:`EngineDisagreement`, never reported as a ve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 from checker import explicit
 from checker.budget import Budget
+from checker.explicit import Progress
 from checker.result import ModeResult
 from model.ts import TransitionSystem
 
-Engine = Callable[[TransitionSystem, Budget], ModeResult]
 ENGINE_NAMES = ("explicit", "z3", "both")
+
+
+class Engine(Protocol):
+    """Check one transition system within a budget.
+
+    ``progress``, when given, is called now and then with the statistics so far; an engine that
+    cannot tell (z3) never calls it.
+    """
+
+    def __call__(
+        self, system: TransitionSystem, budget: Budget, progress: Progress | None = None
+    ) -> ModeResult: ...
 
 
 class EngineDisagreement(Exception):
     """The explicit and z3 engines gave different verdicts: a bug in migcheck."""
 
 
-def explicit_engine(system: TransitionSystem, budget: Budget) -> ModeResult:
-    return explicit.check(system, budget)
+def explicit_engine(
+    system: TransitionSystem, budget: Budget, progress: Progress | None = None
+) -> ModeResult:
+    return explicit.check(system, budget, progress=progress)
 
 
-def z3_engine(system: TransitionSystem, budget: Budget) -> ModeResult:
+def z3_engine(
+    system: TransitionSystem, budget: Budget, progress: Progress | None = None
+) -> ModeResult:
     from checker import z3engine  # the one module that imports z3; loaded only when asked for
 
     return z3engine.check(system, budget)
 
 
-def both_engines(system: TransitionSystem, budget: Budget) -> ModeResult:
+def both_engines(
+    system: TransitionSystem, budget: Budget, progress: Progress | None = None
+) -> ModeResult:
     """Run both engines; return the explicit result when they agree."""
-    first = explicit_engine(system, budget)
+    first = explicit_engine(system, budget, progress)
     second = z3_engine(system, budget)
     if _signature(first) != _signature(second) and "unknown" not in (
         first.verdict.value, second.verdict.value

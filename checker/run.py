@@ -6,11 +6,13 @@ This is the library the command line is a thin layer over.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from checker.budget import Budget
 from checker.engines import Engine, explicit_engine
+from checker.explicit import Progress
 from checker.result import ModeResult, Verdict
 from model import ast
 from model.core import compile_system
@@ -65,11 +67,22 @@ def check_modes(
     overrides: Overrides = Overrides(),
     budget: Budget | None = None,
     engine: Engine = explicit_engine,
+    progress: Callable[[Mode], Progress | None] | None = None,
 ) -> tuple[ModeResult, ...]:
-    """Check ``spec`` in each mode, in the order given."""
+    """Check ``spec`` in each mode, in the order given.
+
+    ``progress``, when given, makes the progress callback for each mode's run.
+    """
     params = instance_params(spec, overrides)
     limits = budget if budget is not None else Budget()
-    return tuple(engine(compile_system(spec, mode, params), limits) for mode in modes)
+    return tuple(
+        engine(
+            compile_system(spec, mode, params),
+            limits,
+            progress(mode) if progress is not None else None,
+        )
+        for mode in modes
+    )
 
 
 @dataclass(frozen=True, slots=True)
