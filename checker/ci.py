@@ -1,0 +1,255 @@
+"""The CI gate: check every spec of a tree and judge each verdict against its ``expect`` line.
+
+``migcheck ci specs/`` finds the ``.mig`` files under its arguments, checks each in every mode,
+and sorts every (spec, mode) into one of four outcomes — met, unmet, unknown, or no expectation.
+Specs may be checked in parallel, one process per spec; the report lists them in path order
+whatever the order they finished in, and holds no timings, so it is the same byte for byte from
+run to run and for any number of processes.
+
+When a budget ran out, only the violations already found are certain: an expectation is then
+*unmet* when a violation it did not expect was found, and *unknown* otherwise — never met, since
+an unexplored state might still hold a violation.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from functools import partial
+from pathlib import Path
+
+from checker import coverage
+from checker.budget import Budget
+from checker.engines import EngineDisagreement, get_engine
+from checker.explicit import Progress
+from checker.result import ModeResult
+from checker.run import (
+    LoadedSpec,
+    Overrides,
+    check_modes,
+    expectation_met,
+    instance_params,
+    load_spec,
+)
+from model import ast
+from model.kinds import ALL_MODES, Mode
+from model.params import Params
+from model.span import Diagnostic, Severity, SpecError
+
+SPEC_SUFFIX = ".mig"
+
+EXIT_OK = 0
+EXIT_UNMET = 1
+EXIT_BAD = 2
+EXIT_UNKNOWN = 3
+
+
+class Outcome(Enum):
+    """How one (spec, mode) verdict compares with the spec's expect line."""
+
+    MET = "met"
+    UNMET = "unmet"
+    UNKNOWN = "unknown"
+    NO_EXPECTATION = "no expectation"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What every spec is checked with: the engine's name, budgets, param overrides."""
+
+    engine: str = "explicit"
+    budget: Budget = Budget()
+    overrides: Overrides = Overrides()
+    modes: tuple[Mode, ...] = ALL_MODES
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One (spec, mode): the result, the expect line for the mode, and the outcome."""
+
+    result: ModeResult
+    expected: ast.Expect | None
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class SpecReport:
+    """Everything ``ci`` learnt about one spec file.
+
+    ``errors`` is non-empty for a spec that could not be checked (its diagnostics, or an
+    internal error of migcheck); ``warnings`` holds the spec checker's warnings; ``coverage``
+    the statements no run reached (warnings), or a note saying why that was not judged.
+    """
+
+    path: str
+    spec: ast.Spec | None
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+    judgements: tuple[Judgement, ...]
+    usage_error: str = ""
+    coverage: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    specs: tuple[SpecReport, ...]
+
+    def judgements(self) -> Iterator[tuple[SpecReport, Judgement]]:
+        for spec in self.specs:
+            for judgement in spec.judgements:
+                yield spec, judgement
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for _, j in self.judgements() if j.outcome is outcome)
+
+    def bad_specs(self) -> tuple[SpecReport, ...]:
+        return tuple(s for s in self.specs if s.errors or s.usage_error)
+
+    def exit_status(self) -> int:
+        """2 a spec could not be checked, else 1 something unmet, else 3 unknown, else 0."""
+        if self.bad_specs():
+            return EXIT_BAD
+        if self.count(Outcome.UNMET):
+            return EXIT_UNMET
+        if self.count(Outcome.UNKNOWN):
+            return EXIT_UNKNOWN
+        return EXIT_OK
+
+
+def discover(arguments: Iterable[str]) -> list[str]:
+    """The spec files under ``arguments`` (directories, searched recursively, or files), each
+    directory's files sorted by path, in the order the arguments were given, without repeats.
+
+    Paths stay as the user spelled them (``specs/bad/x.mig`` for ``specs``), so every report
+    names files the same way on every machine.
+    """
+    found: list[str] = []
+    seen: set[str] = set()
+    for argument in arguments:
+        root = Path(argument)
+        if root.is_dir():
+            paths = sorted(
+                (p for p in root.rglob("*" + SPEC_SUFFIX) if p.is_file()),
+                key=lambda p: p.relative_to(root).as_posix(),
+            )
+            names = [_display(argument, p.relative_to(root)) for p in paths]
+        else:
+            names = [argument]
+        for name in names:
+            if name not in seen:
+                seen.add(name)
+                found.append(name)
+    return found
+
+
+def _display(argument: str, relative: Path) -> str:
+    if argument in (".", "./"):
+        return relative.as_posix()
+    return argument.rstrip("/") + "/" + relative.as_posix()
+
+
+def judge(expected: ast.Expect | None, result: ModeResult) -> Outcome:
+    """Compare one verdict with its expectation (see the module docstring for budgets)."""
+    if not result.reason:
+        if expected is None:
+            return Outcome.NO_EXPECTATION
+        return Outcome.MET if expectation_met(expected, result) else Outcome.UNMET
+    found = set(result.violated())
+    if expected is None:
+        return Outcome.UNKNOWN
+    allowed = set(expected.properties) if expected.outcome is ast.Outcome.VIOLATES else set()
+    return Outcome.UNMET if found - allowed else Outcome.UNKNOWN
+
+
+def check_spec_file(
+    path: str, options: Options, progress: Callable[[str], Progress | None] | None = None
+) -> SpecReport:
+    """Check one spec file; never raises for a bad spec or an internal error of migcheck."""
+    try:
+        loaded = load_spec(Path(path), path)
+    except SpecError as error:
+        return SpecReport(path, None, error.diagnostics, (), ())
+    except OSError as error:
+        problem = Diagnostic(Severity.ERROR, None, f"{path}: cannot read: {error.strerror}")
+        return SpecReport(path, None, (problem,), (), ())
+    spec = loaded.spec
+    try:
+        params = instance_params(spec, options.overrides)
+    except ValueError as problem:
+        return SpecReport(path, spec, (), loaded.warnings, (), usage_error=str(problem))
+
+    def for_mode(mode: Mode) -> Progress | None:
+        return progress(f"{path} {mode.value}") if progress is not None else None
+
+    try:
+        results = check_modes(
+            spec, options.modes, options.overrides, options.budget, get_engine(options.engine),
+            for_mode,
+        )
+        unreached = _coverage(spec, results, options.modes, params, loaded)
+    except EngineDisagreement as disagreement:
+        return SpecReport(path, spec, (_internal(path, str(disagreement)),), loaded.warnings, ())
+    except Exception as crash:  # a bug in migcheck must not hide the verdicts of other specs
+        where = traceback.extract_tb(crash.__traceback__)[-1]
+        text = (f"internal error while checking this spec: {type(crash).__name__}: {crash} "
+                f"(at {Path(where.filename).name}:{where.lineno}); this is a bug in migcheck, "
+                "please report it with the spec")
+        return SpecReport(path, spec, (_internal(path, text),), loaded.warnings, ())
+    judgements = tuple(
+        Judgement(r, spec.expectation(r.mode), judge(spec.expectation(r.mode), r))
+        for r in results
+    )
+    return SpecReport(path, spec, (), loaded.warnings, judgements, coverage=unreached)
+
+
+def _internal(path: str, text: str) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, None, f"{path}: {text}")
+
+
+def _coverage(
+    spec: ast.Spec,
+    results: tuple[ModeResult, ...],
+    modes: tuple[Mode, ...],
+    params: Params,
+    loaded: LoadedSpec,
+) -> tuple[Diagnostic, ...]:
+    """Unreached statements, or one note saying why coverage could not be judged."""
+    if any(r.reason for r in results):
+        return (Diagnostic(Severity.NOTE, None,
+                           f"{spec.file}: coverage not judged: a budget ran out"),)
+    if not any(r.covered for r in results):
+        return (Diagnostic(Severity.NOTE, None, f"{spec.file}: coverage not judged: the "
+                           "engine does not report which statements ran"),)
+    already = frozenset(w.span for w in loaded.warnings if w.span is not None)
+    steps = coverage.step_spans(spec, modes, params)
+    return coverage.unreached(spec, results, steps, already)
+
+
+def run(
+    paths: list[str],
+    options: Options,
+    jobs: int = 1,
+    progress: Callable[[str], Progress | None] | None = None,
+    finished: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Check ``paths``; with ``jobs`` > 1, in that many processes.
+
+    ``progress`` makes a per-mode progress callback (serial runs only: the engine runs in this
+    process); ``finished(done, total)`` is called as each spec completes.
+    """
+    reports: list[SpecReport] = []
+    if jobs <= 1 or len(paths) <= 1:
+        for path in paths:
+            reports.append(check_spec_file(path, options, progress))
+            if finished is not None:
+                finished(len(reports), len(paths))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for report in pool.map(partial(check_spec_file, options=options), paths):
+                reports.append(report)
+                if finished is not None:
+                    finished(len(reports), len(paths))
+    return Report(tuple(reports))

@@ -1,0 +1,203 @@
+"""Statements of a spec that no mode and no interleaving ever reached.
+
+A callback branch that never runs is usually a modelling mistake — a trylock that can never
+fail because no actor takes the lock, an error path behind a condition that is always false — and
+a verdict about a spec with dead branches says less than it seems to.  The explicit engine
+reports, per mode, the spec spans of the steps that fired (:attr:`ModeResult.covered`); this
+module compares their union with the statements of the callback and the actors.
+
+Some statements produce no step of their own: a mode test is decided when the spec is compiled
+(``if mode == SYNC_NO_COPY { ... }`` leaves only the branch for the mode), and ``repeat`` only
+unrolls its body.  Such a statement is never reported itself; its inner statements are judged
+one by one.  A statement is reported only when it yields steps in some mode's transition system
+and none of them fired.  Statements that every path returns before are left to the spec
+checker, which already warns about them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from checker.result import ModeResult
+from model import ast
+from model.core import compile_system
+from model.kinds import Mode
+from model.params import Params
+from model.span import Diagnostic, Severity, Span
+
+
+def step_spans(spec: ast.Spec, modes: Iterable[Mode], params: Params) -> frozenset[Span]:
+    """The spec spans of every step of the transition systems of ``modes``."""
+    spans: set[Span] = set()
+    for mode in modes:
+        system = compile_system(spec, mode, params)
+        spans.update(t.step.span for t in system.transitions if t.step.span is not None)
+    return frozenset(spans)
+
+
+def unreached(
+    spec: ast.Spec,
+    results: Iterable[ModeResult],
+    steps: frozenset[Span],
+    already: frozenset[Span] = frozenset(),
+) -> tuple[Diagnostic, ...]:
+    """A warning for each run of consecutive sibling statements that never fired.
+
+    ``steps`` comes from :func:`step_spans`; ``already`` holds spans that other warnings
+    already name (they are not reported twice).  Inside a reported statement nothing more is
+    reported: its whole body is dead with it.
+    """
+    covered: set[Span] = set()
+    for result in results:
+        covered.update(result.covered)
+    warnings: list[Diagnostic] = []
+    blocks = [spec.callback] + [actor.body for actor in spec.actors]
+    for block in blocks:
+        warnings.extend(_block(block, frozenset(covered), steps, already))
+    return tuple(sorted(warnings, key=_order))
+
+
+def _order(diagnostic: Diagnostic) -> tuple[int, int]:
+    span = diagnostic.span
+    return (span.line, span.column) if span is not None else (0, 0)
+
+
+Guard = tuple[Span, str] | None
+
+
+def _block(
+    block: ast.Block,
+    covered: frozenset[Span],
+    steps: frozenset[Span],
+    already: frozenset[Span],
+    guard: Guard = None,
+) -> Iterator[Diagnostic]:
+    """Warnings for ``block``; ``guard`` is the condition under which the block runs."""
+    run: list[ast.Stmt] = []
+    for stmt in block.statements:
+        own = _own_spans(stmt)
+        yields = bool(own & steps)
+        dead = yields and not own & covered and stmt.span not in already
+        if dead:
+            run.append(stmt)
+            continue
+        if run:
+            yield _warning(run, guard)
+            run = []
+        for inner, inner_guard in _inner_blocks(stmt):
+            yield from _block(inner, covered, steps, already, inner_guard)
+    if run:
+        yield _warning(run, guard)
+
+
+def _warning(run: list[ast.Stmt], guard: Guard) -> Diagnostic:
+    first = run[0]
+    more = len(run) - 1
+    tail = f" (nor the {more} statement{'s' if more > 1 else ''} after it)" if more else ""
+    notes: tuple[tuple[Span | None, str], ...] = ()
+    if guard is not None:
+        notes = ((guard[0], f"it runs only when {guard[1]}, which never happened"),)
+    return Diagnostic(
+        Severity.WARNING,
+        first.span,
+        f"'{describe(first)}' is never reached in any mode or interleaving{tail}",
+        notes,
+    )
+
+
+def _own_spans(stmt: ast.Stmt) -> frozenset[Span]:
+    """The spans that the steps of ``stmt`` itself (not its inner blocks) carry."""
+    if isinstance(stmt, ast.IfStmt):
+        return frozenset({_innermost(stmt.cond).span})
+    if isinstance(stmt, ast.EitherStmt):
+        return frozenset(branch.span for branch in stmt.branches)
+    if isinstance(stmt, ast.RepeatStmt):
+        return frozenset()
+    return frozenset({stmt.span})
+
+
+def _inner_blocks(stmt: ast.Stmt) -> list[tuple[ast.Block, Guard]]:
+    if isinstance(stmt, ast.IfStmt):
+        cond = _describe_cond(stmt.cond)
+        span = stmt.cond.span
+        out: list[tuple[ast.Block, Guard]] = [(stmt.then, (span, f"'{cond}' is true"))]
+        if stmt.other is not None:
+            out.append((stmt.other, (span, f"'{cond}' is false")))
+        return out
+    if isinstance(stmt, ast.EitherStmt):
+        return [
+            (branch, (branch.span, f"branch {number} of 'either' is chosen"))
+            for number, branch in enumerate(stmt.branches, start=1)
+        ]
+    if isinstance(stmt, ast.RepeatStmt):
+        return [(stmt.body, None)]
+    return []
+
+
+def _innermost(cond: ast.Cond) -> ast.Cond:
+    while isinstance(cond, ast.NotCond):
+        cond = cond.arg
+    return cond
+
+
+def describe(stmt: ast.Stmt) -> str:
+    """A statement in short spec syntax, for messages."""
+    if isinstance(stmt, ast.LockStmt | ast.UnlockStmt):
+        verb = "lock" if isinstance(stmt, ast.LockStmt) else "unlock"
+        access = stmt.target.access
+        side = f" {access.value}" if access is not ast.Access.EXCLUSIVE else ""
+        return f"{verb} {stmt.target.name}{side}"
+    if isinstance(stmt, ast.IfStmt):
+        return f"if {_describe_cond(stmt.cond)}"
+    if isinstance(stmt, ast.EitherStmt):
+        return "either"
+    if isinstance(stmt, ast.RepeatStmt):
+        return f"repeat {stmt.count}"
+    if isinstance(stmt, ast.ReturnStmt):
+        return f"return {stmt.code.name}"
+    if isinstance(stmt, ast.ReturnCallStmt):
+        return f"return call {stmt.library}"
+    if isinstance(stmt, ast.MoveMappingStmt):
+        return "move_mapping"
+    if isinstance(stmt, ast.CopyStmt):
+        return "copy_states" if stmt.states_only else "copy"
+    if isinstance(stmt, ast.WriteStmt):
+        return f"write {stmt.via}"
+    if isinstance(stmt, ast.RefStmt):
+        if not stmt.take:
+            return "put ref"
+        return "get ref" if getattr(stmt, "counted", True) else "peek ref"
+    if isinstance(stmt, ast.RepointStmt):
+        return f"repoint {stmt.pointer}"
+    if isinstance(stmt, ast.WritebackStmt):
+        return f"{stmt.action.value} writeback"
+    if isinstance(stmt, ast.WritepageStmt):
+        return "writepage"
+    if isinstance(stmt, ast.AssignStmt):
+        return f"{stmt.name} = ..."
+    if isinstance(stmt, ast.AwaitStmt):
+        return "await ..."
+    return f'assert ..., "{stmt.message}"'
+
+
+def _describe_cond(cond: ast.Cond) -> str:
+    if isinstance(cond, ast.NotCond):
+        return "!" + _describe_cond(cond.arg)
+    if isinstance(cond, ast.TryLockCond):
+        return f"trylock {cond.target.name}"
+    if isinstance(cond, ast.MoveMappingCond):
+        return "move_mapping"
+    return _describe_expr(cond.expr)
+
+
+def _describe_expr(expr: ast.SExpr) -> str:
+    if isinstance(expr, ast.Name):
+        return expr.name
+    if isinstance(expr, ast.IntLit):
+        return str(expr.value)
+    if isinstance(expr, ast.ModeTest):
+        modes = sorted(m.value for m in expr.modes)
+        return f"mode == {modes[0]}" if len(modes) == 1 else "mode in {" + ", ".join(modes) + "}"
+    if isinstance(expr, ast.Unary):
+        return f"{expr.op}{_describe_expr(expr.arg)}"
+    return f"{_describe_expr(expr.left)} {expr.op} {_describe_expr(expr.right)}"
