@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from checker.budget import Budget, BudgetExceeded
 from checker.codegen import CompiledSystem, Packed, compile_system
 from checker.deadlock import cycle_of, has_cycle, wait_edges
+from checker.reduction import Reducer
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, replay
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode
@@ -50,12 +51,18 @@ class _Search:
         budget: Budget,
         properties: frozenset[Property],
         progress: Progress | None,
+        compiled: CompiledSystem,
+        reducer: Reducer | None = None,
+        max_depth: int | None = None,
     ) -> None:
         self.system = system
+        self.reducer = reducer
+        self.max_depth = max_depth
         self.progress = progress
         self.budget = budget
         self.properties = properties
-        self.compiled: CompiledSystem = compile_system(system)
+        self.compiled = compiled
+        self.pc_indices = tuple(t.pc for t in system.threads)
         self.states: list[Packed] = []
         self.index: dict[Packed, int] = {}
         self.parent = array("l")
@@ -150,8 +157,7 @@ class _Search:
                 message,
                 spans[0],
                 tuple(
-                    (e.waiter, e.resource, e.holder, s)
-                    for e, s in zip(cycle, spans, strict=True)
+                    (e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans, strict=True)
                 ),
                 tuple(stuck),
             )
@@ -194,15 +200,21 @@ class _Search:
         transitions = self.system.transitions
         index = self.index
         fired = self.fired_transitions
+        reducer = self.reducer
         while frontier and not self.all_found():
             level = {}
             next_frontier: list[int] = []
             level_start = len(self.states)
+            expand = self.max_depth is None or self.depth < self.max_depth
             for number in frontier:
                 packed = self.states[number]
                 out, stuck = successors(packed)
                 if stuck:
                     self.deadlock(number, packed, bool(out), stuck, level)
+                if reducer is not None and len(out) > 1:
+                    for transition, _ in out:
+                        fired[transition] = 1
+                    out = self.ample(packed, out)
                 my_switches = self.switches[number]
                 my_last = self.last_thread[number]
                 for transition, target in out:
@@ -230,7 +242,7 @@ class _Search:
                     thread = self.thread_of[transition]
                     switches = my_switches + (my_last >= 0 and my_last != thread)
                     known = index.get(target)
-                    if known is None:
+                    if known is None and expand:
                         new = self.add(target, number, transition, switches, thread)
                         next_frontier.append(new)
                         self.location_violations(new, target, level)
@@ -244,6 +256,21 @@ class _Search:
             frontier = next_frontier
             if frontier:
                 self.depth += 1
+
+    def ample(self, packed: Packed, out: list[tuple[int, Packed]]) -> list[tuple[int, Packed]]:
+        """The steps of the first stubborn thread set that may stand for all of ``out``."""
+        assert self.reducer is not None
+        thread_of = self.thread_of
+        for threads in self.reducer.candidates(packed):
+            ample = [step for step in out if thread_of[step[0]] in threads]
+            if not ample or len(ample) == len(out):
+                continue
+            if any(step[0] in self.returns for step in ample):
+                continue
+            if all(step[1] in self.index for step in ample):
+                continue
+            return ample
+        return out
 
     def all_found(self) -> bool:
         return all(p in self.found for p in self.properties)
@@ -288,27 +315,36 @@ def check(
     budget: Budget | None = None,
     properties: frozenset[Property] = frozenset(ALL_PROPERTIES),
     progress: Progress | None = None,
+    reduce: bool = True,
 ) -> ModeResult:
-    """Explore every reachable state of ``system`` and judge each property.
+    """Explore the reachable states of ``system`` and judge each property.
 
     Returns VIOLATED with the shortest trace for each property that fails, UNKNOWN (with the
     budget named in ``reason``) when a budget ran out before the search ended, REFUSES when the
-    callback only ever returned errors, else HOLDS.  ``progress``, if given, is called with the
-    statistics every few thousand states (engines never print).
+    callback only ever returned errors, else HOLDS.  With ``reduce`` the search uses
+    partial-order reduction (:mod:`checker.reduction`); each violation it finds is searched
+    again without reduction up to the depth found, so traces stay shortest.  ``progress``, if
+    given, is called with the statistics every few thousand states (engines never print).
     """
-    search = _Search(system, budget or Budget(), properties, progress)
+    limits = budget or Budget()
+    compiled = compile_system(system)
+    reducer = Reducer(system) if reduce else None
+    search = _Search(system, limits, properties, progress, compiled, reducer)
     reason = ""
     try:
         search.run()
     except BudgetExceeded as exhausted:
         reason = exhausted.reason
+    found = dict(search.found)
+    traces = {prop: search.trace(candidate) for prop, candidate in found.items()}
+    if reducer is not None and found:
+        traces.update(_shortest(system, limits, compiled, search, found))
     results = []
     for prop in ALL_PROPERTIES:
         if prop not in properties:
             continue
-        found = search.found.get(prop)
-        if found is not None:
-            results.append(PropertyResult(prop, Verdict.VIOLATED, search.trace(found)))
+        if prop in traces:
+            results.append(PropertyResult(prop, Verdict.VIOLATED, traces[prop]))
         else:
             results.append(PropertyResult(prop, Verdict.UNKNOWN if reason else Verdict.HOLDS))
     refused = tuple(sorted(search.returned, key=lambda c: c.value))
@@ -323,6 +359,24 @@ def check(
         reason=reason,
         covered=search.covered(),
     )
+
+
+def _shortest(
+    system: TransitionSystem,
+    budget: Budget,
+    compiled: CompiledSystem,
+    reduced: _Search,
+    found: dict[Property, _Found],
+) -> dict[Property, Trace]:
+    """Search again without reduction, no deeper than the reduced search's longest trace;
+    a budget that runs out keeps the reduced search's traces."""
+    depth = max(len(reduced.path_to(f.state)[1]) + 1 for f in found.values())
+    again = _Search(system, budget, frozenset(found), None, compiled, None, depth)
+    try:
+        again.run()
+    except BudgetExceeded:
+        return {}
+    return {prop: again.trace(candidate) for prop, candidate in again.found.items()}
 
 
 def overall_verdict(

@@ -323,7 +323,7 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
     }
     lock_phase = [thread.location(f"lock page{res.suffix(p)}") for p in pages]
     call_phase = [thread.location(f"callback page{res.suffix(p)}") for p in pages]
-    dma = thread.location("DMA copy")
+    dma = thread.location("DMA copy page" + res.suffix(pages[0]))
     unlock_phase = [thread.location(f"unlock page{res.suffix(p)}") for p in pages]
     thread.entry = lock_phase[0]
     blocking = res.params.batch_lock is BatchLock.BLOCKING
@@ -450,35 +450,41 @@ def _dma_copy(
     location: int,
     following: int,
 ) -> None:
-    """One DMA transfer copies every page whose callback migrated its state."""
-    updates: list[tuple[int, Expr]] = []
-    checks: list[Check] = []
-    for p in pages:
+    """The DMA transfer copies every page whose callback migrated its state, page by page.
+
+    Copying page by page allows no outcome that one atomic transfer does not: every page is
+    locked by the migrator throughout, and a write to page i between the copies of pages j and
+    k has the same effect on page i as a write before or after the whole transfer.
+    """
+    locations = (
+        [location]
+        + [thread.location(f"DMA copy page{res.suffix(p)}") for p in pages[1:]]
+        + [following]
+    )
+    for i, p in enumerate(pages):
+        here, after = locations[i], locations[i + 1]
         moved = eq(var(state[p]), const(STATE_MOVED))
         key = (m, p)
-        updates.append((res.stale[key], ite(moved, const(0), var(res.stale[key]))))
-        updates.append((res.fresh[key], ite(moved, const(0), var(res.fresh[key]))))
         sfx = res.suffix(p)
-        checks.append(
+        checks = (
             Check(
                 Property.LOST_UPDATE,
-                and_(moved, eq(var(res.fresh[key]), const(1))),
+                eq(var(res.fresh[key]), const(1)),
                 f"the DMA copy of page{sfx} overwrote a write that had already landed "
                 "on the new page",
-            )
-        )
-        checks.append(
+            ),
             Check(
                 Property.COPY_ORDER,
-                and_(moved, not_(res.old_lock[p].held_by(thread.me))),
+                not_(res.old_lock[p].held_by(thread.me)),
                 f"the DMA copy of page{sfx} runs after the page was unlocked",
-            )
+            ),
         )
-    thread.add(
-        location,
-        following,
-        TRUE,
-        tuple(updates),
-        _core("DMA copy of every page whose state migrated"),
-        checks=tuple(checks),
-    )
+        thread.add(
+            here,
+            after,
+            moved,
+            ((res.stale[key], const(0)), (res.fresh[key], const(0))),
+            _core(f"DMA copy of page{sfx}"),
+            checks=checks,
+        )
+        thread.add(here, after, not_(moved), (), _core(f"page{sfx} not migrated: no DMA copy"))

@@ -1,0 +1,234 @@
+"""Partial-order reduction: which threads' steps must be explored from a state.
+
+Independent steps of different threads (an actor writing page 3 while the migrator locks page 0)
+commute; exploring every order of them multiplies the states without changing a verdict.  From
+each state the engine explores only the steps of a *stubborn* set of threads: the smallest
+closure of one thread under
+
+- a thread whose current steps write a variable that another thread may read or write from its
+  current location onwards, or read a variable another thread may write, pulls that thread in
+  (their steps are dependent, or one may enable or disable the other);
+- property checks count as reads, so a step is never reordered past a write that changes
+  whether a check fails; a location's checks count as reads of the threads that may reach it.
+
+"May access from its current location onwards" is computed per thread by abstract
+interpretation of the thread's code from its current location, with the values of its
+*private* variables (those no other thread touches: the migrator's pass counter and batch
+slots) known: a step whose guard is false on the private values is never taken, so a page
+the batch left out no longer counts as touched by the migrator's later phases.
+
+The set is used only when it contains an enabled step, none of its steps returns from the
+callback (those are visible: the set of return codes decides ``refuses``) and one of its
+successors is new; otherwise the state is fully expanded.  The state graphs migcheck builds are
+acyclic (every loop is bounded by a counter in the state), so these conditions keep every
+deadlock and every violation reachable (Valmari's stubborn sets; Clarke, Grumberg, Peled,
+*Model Checking*, ch. 10).  Counterexamples found under reduction are searched again without
+it, up to the depth found, so the traces shown are still the shortest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from model.ts import Expr, Op, ThreadRole, TransitionSystem, variables_of
+
+Valuation = tuple[int | None, ...]
+
+
+def _mask(indices: set[int] | frozenset[int]) -> int:
+    value = 0
+    for index in indices:
+        value |= 1 << index
+    return value
+
+
+def partial_evaluate(expr: Expr, known: dict[int, int]) -> int | None:
+    """Three-valued evaluation: the value if the known variables decide it, else None."""
+    op = expr.op
+    if op is Op.CONST:
+        return expr.value
+    if op is Op.VAR:
+        return known.get(expr.value)
+    if op is Op.AND:
+        values = [partial_evaluate(a, known) for a in expr.args]
+        if any(v == 0 for v in values):
+            return 0
+        return 1 if all(v is not None for v in values) else None
+    if op is Op.OR:
+        values = [partial_evaluate(a, known) for a in expr.args]
+        if any(v is not None and v != 0 for v in values):
+            return 1
+        return 0 if all(v is not None for v in values) else None
+    if op is Op.NOT:
+        inner = partial_evaluate(expr.args[0], known)
+        return None if inner is None else int(not inner)
+    if op is Op.ITE:
+        cond = partial_evaluate(expr.args[0], known)
+        then = partial_evaluate(expr.args[1], known)
+        other = partial_evaluate(expr.args[2], known)
+        if cond is None:
+            return then if then is not None and then == other else None
+        return then if cond else other
+    left, right = (partial_evaluate(a, known) for a in expr.args)
+    if left is None or right is None:
+        return None
+    if op is Op.EQ:
+        return int(left == right)
+    if op is Op.NE:
+        return int(left != right)
+    if op is Op.LT:
+        return int(left < right)
+    if op is Op.LE:
+        return int(left <= right)
+    if op is Op.ADD:
+        return left + right
+    return left - right
+
+
+@dataclass(frozen=True, slots=True)
+class _Access:
+    reads: int
+    writes: int
+
+
+@dataclass(slots=True)
+class Reducer:
+    """Access masks per thread and location, and memos of futures and stubborn sets."""
+
+    system: TransitionSystem
+    private: list[tuple[int, ...]] = field(default_factory=list)
+    outgoing: list[dict[int, list[int]]] = field(default_factory=list)
+    access: dict[int, _Access] = field(default_factory=dict)
+    location_reads: list[dict[int, int]] = field(default_factory=list)
+    now: list[dict[int, _Access]] = field(default_factory=list)
+    futures: dict[tuple[int, int, Valuation], _Access] = field(default_factory=dict)
+    memo: dict[tuple[object, ...], tuple[frozenset[int], ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        system = self.system
+        count = len(system.threads)
+        users: dict[int, set[int]] = {}
+        self.outgoing = [{} for _ in range(count)]
+        self.location_reads = [{} for _ in range(count)]
+        self.now = [{} for _ in range(count)]
+        for index, transition in enumerate(system.transitions):
+            own_pc = system.threads[transition.thread].pc
+            reads = set(variables_of(transition.guard))
+            for _, expr in transition.updates:
+                reads |= variables_of(expr)
+            for check in transition.checks:
+                reads |= variables_of(check.bad)
+            writes = {target for target, _ in transition.updates}
+            reads.discard(own_pc)
+            writes.discard(own_pc)
+            for variable in reads | writes:
+                users.setdefault(variable, set()).add(transition.thread)
+            self.access[index] = _Access(_mask(reads), _mask(writes))
+            self.outgoing[transition.thread].setdefault(transition.source, []).append(index)
+            here = self.now[transition.thread]
+            before = here.get(transition.source, _Access(0, 0))
+            here[transition.source] = _Access(
+                before.reads | _mask(reads), before.writes | _mask(writes)
+            )
+        for location_check in system.location_checks:
+            reads = set(variables_of(location_check.check.bad))
+            reads.discard(system.threads[location_check.thread].pc)
+            for variable in reads:
+                users.setdefault(variable, set()).add(location_check.thread)
+            here_reads = self.location_reads[location_check.thread]
+            here_reads[location_check.location] = here_reads.get(
+                location_check.location, 0
+            ) | _mask(reads)
+            here = self.now[location_check.thread]
+            before = here.get(location_check.location, _Access(0, 0))
+            here[location_check.location] = _Access(before.reads | _mask(reads), before.writes)
+        self.private = [
+            tuple(sorted(v for v, who in users.items() if who == {t})) for t in range(count)
+        ]
+
+    # ------------------------------------------------------------ futures
+
+    def future(self, thread: int, location: int, values: Valuation) -> _Access:
+        """Every variable ``thread`` may read or write from ``location`` on, given the values of
+        its private variables (abstract interpretation, one value or unknown per variable)."""
+        key = (thread, location, values)
+        found = self.futures.get(key)
+        if found is not None:
+            return found
+        private = self.private[thread]
+        position = {v: i for i, v in enumerate(private)}
+        states: dict[int, Valuation] = {location: values}
+        work = [location]
+        reads = writes = 0
+        while work:
+            here = work.pop()
+            valuation = states[here]
+            known = {v: x for v, x in zip(private, valuation, strict=True) if x is not None}
+            reads |= self.location_reads[thread].get(here, 0)
+            for index in self.outgoing[thread].get(here, ()):
+                transition = self.system.transitions[index]
+                if partial_evaluate(transition.guard, known) == 0:
+                    continue
+                access = self.access[index]
+                reads |= access.reads
+                writes |= access.writes
+                after = list(valuation)
+                for target, expr in transition.updates:
+                    if target in position:
+                        after[position[target]] = partial_evaluate(expr, known)
+                merged = self._join(states.get(transition.target), tuple(after))
+                if merged != states.get(transition.target):
+                    states[transition.target] = merged
+                    work.append(transition.target)
+        result = _Access(reads, writes)
+        self.futures[key] = result
+        return result
+
+    @staticmethod
+    def _join(old: Valuation | None, new: Valuation) -> Valuation:
+        if old is None:
+            return new
+        return tuple(a if a == b else None for a, b in zip(old, new, strict=True))
+
+    # ------------------------------------------------------------ stubborn sets
+
+    def candidates(self, state: bytes | tuple[int, ...]) -> tuple[frozenset[int], ...]:
+        """Stubborn thread sets for ``state``, smallest first, actors before migrators."""
+        system = self.system
+        key = tuple(
+            (state[t.pc], tuple(state[v] for v in self.private[i]))
+            for i, t in enumerate(system.threads)
+        )
+        found = self.memo.get(key)
+        if found is None:
+            found = self._compute(key)
+            self.memo[key] = found
+        return found
+
+    def _compute(self, key: tuple[tuple[int, tuple[int, ...]], ...]) -> tuple[frozenset[int], ...]:
+        system = self.system
+        lows = [v.low for v in system.variables]
+        active = [t for t, (pc, _) in enumerate(key) if pc != system.threads[t].done]
+        later: dict[int, _Access] = {}
+        for t in active:
+            pc, raw = key[t]
+            values = tuple(x + lows[v] for x, v in zip(raw, self.private[t], strict=True))
+            later[t] = self.future(t, pc, values)
+        closures: set[frozenset[int]] = set()
+        for start in active:
+            chosen = {start}
+            work = [start]
+            while work:
+                thread = work.pop()
+                now = self.now[thread].get(key[thread][0], _Access(0, 0))
+                for other in active:
+                    if other in chosen:
+                        continue
+                    future = later[other]
+                    if (now.writes & (future.reads | future.writes)) or (now.reads & future.writes):
+                        chosen.add(other)
+                        work.append(other)
+            if len(chosen) < len(active):
+                closures.add(frozenset(chosen))
+        migrators = {t for t, info in enumerate(system.threads) if info.role is ThreadRole.MIGRATOR}
+        return tuple(sorted(closures, key=lambda s: (len(s), len(s & migrators), sorted(s))))
