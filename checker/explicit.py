@@ -214,7 +214,7 @@ class _Search:
                 if reducer is not None and len(out) > 1:
                     for transition, _ in out:
                         fired[transition] = 1
-                    out = self.ample(packed, out)
+                    out = self.ample(reducer, packed, out)
                 my_switches = self.switches[number]
                 my_last = self.last_thread[number]
                 for transition, target in out:
@@ -242,11 +242,12 @@ class _Search:
                     thread = self.thread_of[transition]
                     switches = my_switches + (my_last >= 0 and my_last != thread)
                     known = index.get(target)
-                    if known is None and expand:
-                        new = self.add(target, number, transition, switches, thread)
-                        next_frontier.append(new)
-                        self.location_violations(new, target, level)
-                        self.over_budget()
+                    if known is None:
+                        if expand:
+                            new = self.add(target, number, transition, switches, thread)
+                            next_frontier.append(new)
+                            self.location_violations(new, target, level)
+                            self.over_budget()
                     elif known >= level_start and self.switches[known] > switches:
                         self.parent[known] = number
                         self.via[known] = transition
@@ -257,11 +258,12 @@ class _Search:
             if frontier:
                 self.depth += 1
 
-    def ample(self, packed: Packed, out: list[tuple[int, Packed]]) -> list[tuple[int, Packed]]:
+    def ample(
+        self, reducer: Reducer, packed: Packed, out: list[tuple[int, Packed]]
+    ) -> list[tuple[int, Packed]]:
         """The steps of the first stubborn thread set that may stand for all of ``out``."""
-        assert self.reducer is not None
         thread_of = self.thread_of
-        for threads in self.reducer.candidates(packed):
+        for threads in reducer.candidates(packed):
             ample = [step for step in out if thread_of[step[0]] in threads]
             if not ample or len(ample) == len(out):
                 continue
