@@ -151,7 +151,10 @@ class _Search:
             cycle = cycle_of(edges, stuck)
             spans = [self.system.transitions[e.transition].step.span for e in cycle]
             names = [self.system.threads[e.waiter].name for e in cycle]
-            message = "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other"
+            if len(names) == 1:
+                message = f"deadlock: {names[0]} waits for a lock it holds itself"
+            else:
+                message = "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other"
             ending = Ending(
                 Property.DEADLOCK,
                 message,

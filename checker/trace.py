@@ -91,7 +91,8 @@ def replay(
     initial_view = tuple(
         (variable.name, variable.show(value))
         for variable, value in zip(system.variables, initial, strict=True)
-        if variable.role is not VarRole.PC and len(variable.initial) > 1
+        if variable.role is not VarRole.PC
+        and (len(variable.initial) > 1 or (variable.role is VarRole.LOCK and value != 0))
     )
     names = [thread.name for thread in system.threads]
     return Trace(

@@ -81,11 +81,13 @@ SExpr = Name | IntLit | ModeTest | Unary | Binary
 
 @dataclass(frozen=True, slots=True)
 class LockRef:
-    """A lock named in a statement: a declared lock, ``page``, ``newpage`` or ``buffers``."""
+    """A lock named in a statement: a declared lock, ``page``, ``newpage`` or ``buffers``;
+    ``page[N]`` and ``buffers[N]`` name another page's (``page`` is the page of the thread)."""
 
     name: str
     access: Access
     span: Span = _span()
+    page: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,12 +338,24 @@ class Expect:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerHolds:
+    """``caller holds L [in MODES]``: migration runs in a task that already holds L, e.g. direct
+    compaction entered from an allocation made under L (ASYNC and SYNC_LIGHT)."""
+
+    locks: tuple[LockRef, ...]
+    modes: frozenset[Mode]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
-    """Another kernel path touching the same locks or pages; one instance per page."""
+    """Another kernel path touching the same locks or pages: one instance per page, or one
+    instance on page ``page`` (``actor NAME on page N``)."""
 
     name: str
     body: Block
     span: Span = _span()
+    page: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +371,11 @@ class Spec:
     expects: tuple[Expect, ...]
     file: str = ""
     span: Span = _span()
+    caller_holds: tuple[CallerHolds, ...] = ()
+
+    def held_by_caller(self, mode: Mode) -> tuple[LockRef, ...]:
+        """The locks the migrating task already holds in ``mode``."""
+        return tuple(ref for decl in self.caller_holds if mode in decl.modes for ref in decl.locks)
 
     def lock(self, name: str) -> LockDecl | None:
         return next((d for d in self.locks if d.name == name), None)

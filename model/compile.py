@@ -100,7 +100,9 @@ class BodyCompiler:
         return or_(*switched)
 
     def held_locks(self, frame: Frame) -> list[LockInstance]:
-        return self.res.locks_of_page(frame.page)
+        """The locks a callback must have released when it returns (not the caller's)."""
+        callers = {ref.name for ref in self.res.spec.held_by_caller(self.mode)}
+        return [lock for lock in self.res.locks_of_page(frame.page) if lock.name not in callers]
 
     def sleep_checks(
         self, frame: Frame, location: int, what: str, span: Span, writeback_wait: bool = False
@@ -142,12 +144,25 @@ class BodyCompiler:
         if ref.name == "newpage":
             return self.res.new_lock[(frame_migrator(frame), frame.page)]
         if ref.name == "buffers":
-            return self.res.buffers[frame.page]
+            return self.res.buffers[self.page_of(ref, frame)]
         return self.res.declared_lock(ref.name, frame.page)
 
-    def mapped_page_locks(self, frame: Frame) -> list[tuple[Expr, ExclusiveLock]]:
+    def page_of(self, ref: ast.LockRef, frame: Frame) -> int:
+        """The page ``page[N]`` / ``buffers[N]`` names, or the thread's own page."""
+        if ref.page is None:
+            return frame.page
+        if ref.page >= self.res.total_pages:
+            raise ValueError(
+                f"{ref.span}: {ref.name}[{ref.page}] names a page this instance does not have "
+                f"({self.res.total_pages} page(s)): raise --pages or param pages"
+            )
+        return ref.page
+
+    def mapped_page_locks(
+        self, frame: Frame, ref: ast.LockRef | None = None
+    ) -> list[tuple[Expr, ExclusiveLock]]:
         """For an actor's ``page``: (condition on the mapping, lock of the page it points at)."""
-        page = frame.page
+        page = frame.page if ref is None else self.page_of(ref, frame)
         mapping = var(self.res.mapping[page])
         cases = [(eq(mapping, const(0)), self.res.old_lock[page])]
         for m in self.res.migrators_of(page):
@@ -164,7 +179,7 @@ class BodyCompiler:
         if lock is None:
             # find_lock_page(): wait for the lock of whichever page the mapping points at now;
             # a waiter that wakes after the switch retries on the new page.
-            cases = self.mapped_page_locks(frame)
+            cases = self.mapped_page_locks(frame, stmt.target)
             holder = _select(cases, lambda lk: lk.holder())
             for cond, page_lock in cases:
                 acquire = page_lock.acquire(me)
@@ -174,7 +189,11 @@ class BodyCompiler:
                     and_(cond, acquire.guard),
                     acquire.updates,
                     step,
-                    waits=(Wait(f"page lock{self.res.suffix(frame.page)}", holder),),
+                    waits=(
+                        Wait(
+                            f"page lock{self.res.suffix(self.page_of(stmt.target, frame))}", holder
+                        ),
+                    ),
                 )
             self.sleep_checks(frame, entry, text, stmt.span)
             return entry
@@ -208,7 +227,7 @@ class BodyCompiler:
         won = self.step(StepKind.TRYLOCK, f"{text}: taken", cond.span)
         lost = self.step(StepKind.TRYLOCK, f"{text}: busy", cond.span)
         if lock is None:
-            for case, page_lock in self.mapped_page_locks(frame):
+            for case, page_lock in self.mapped_page_locks(frame, target):
                 acquire = page_lock.acquire(me)
                 thread.add(entry, success, and_(case, acquire.try_guard), acquire.updates, won)
                 thread.add(entry, failure, and_(case, not_(acquire.try_guard)), (), lost)
@@ -226,7 +245,7 @@ class BodyCompiler:
         step = self.step(StepKind.UNLOCK, text, stmt.span)
         lock = self.resolve(stmt.target, frame)
         if lock is None:
-            locks = [page_lock for _, page_lock in self.mapped_page_locks(frame)]
+            locks = [page_lock for _, page_lock in self.mapped_page_locks(frame, stmt.target)]
             updates = tuple(u for page_lock in locks for u in page_lock.release(me))
             held = holds_any(list(locks), me)
         else:

@@ -16,11 +16,13 @@ every page whose callback returned 0, then unlock every page.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from model import ast
 from model.build import DONE, SystemBuilder, ThreadBuilder
 from model.compile import BodyCompiler, Frame
 from model.kinds import Mode, Property, ReturnCode
-from model.locks import holds_any
+from model.locks import ExclusiveLock, holds_any
 from model.params import BatchLock, BatchOrder, Params
 from model.resources import Resources, allocate, page_layout, page_name
 from model.ts import (
@@ -63,13 +65,19 @@ def compile_system(spec: ast.Spec, mode: Mode, params: Params) -> TransitionSyst
     actor_pages: dict[int, int] = {}
     actors: list[tuple[ThreadBuilder, ast.Actor, int]] = []
     for actor in spec.actors:
-        for page in range(total):
-            thread = system.thread(
-                actor.name + page_name(page, total).replace(" ", "#"), ThreadRole.ACTOR
+        if actor.page is not None and actor.page >= total:
+            raise ValueError(
+                f"{actor.span}: actor {actor.name} runs on page {actor.page}, which this "
+                f"instance does not have ({total} page(s)): raise --pages or param pages"
             )
+        pages = range(total) if actor.page is None else (actor.page,)
+        for page in pages:
+            suffix = "" if actor.page is not None else page_name(page, total).replace(" ", "#")
+            thread = system.thread(actor.name + suffix, ThreadRole.ACTOR)
             actor_pages[thread.index] = page
             actors.append((thread, actor, page))
     res = allocate(spec, params, mode, system, actor_pages)
+    _caller_holds(spec, params, res)
     bodies = BodyCompiler(res)
     for thread, actor, page in actors:
         frame = Frame(thread, page, None, {})
@@ -81,6 +89,25 @@ def compile_system(spec: ast.Spec, mode: Mode, params: Params) -> TransitionSyst
         else:
             _per_page_migrator(res, bodies, thread, m)
     return system.build()
+
+
+def _caller_holds(spec: ast.Spec, params: Params, res: Resources) -> None:
+    """``caller holds L``: the migrating task entered migration with L held (direct compaction
+    from an allocation made under L); the first migrator starts as L's owner."""
+    held = spec.held_by_caller(res.mode)
+    if not held:
+        return
+    if params.migrators != 1:
+        raise ValueError(
+            f"{held[0].span}: 'caller holds' needs exactly one migrator, not "
+            f"{params.migrators}"
+        )
+    variables = res.system.variables
+    for ref in held:
+        lock = res.shared_locks[ref.name]
+        if isinstance(lock, ExclusiveLock):
+            info = variables[lock.owner]
+            variables[lock.owner] = replace(info, initial=(1,))
 
 
 def _check_finish(res: Resources, thread: ThreadBuilder, page: int, actor: ast.Actor) -> None:

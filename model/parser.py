@@ -39,7 +39,10 @@ STATEMENT_KEYWORDS = frozenset(
     }
 )
 DECLARATION_KEYWORDS = frozenset(
-    {"spec", "source", "lock", "var", "pointer", "param", "callback", "actor", "expect"}
+    {
+        "spec", "source", "lock", "var", "pointer", "param", "callback", "actor", "expect",
+        "caller",
+    }
 )
 BUILTIN_LOCKS = frozenset({"page", "newpage", "buffers"})
 
@@ -186,6 +189,7 @@ class Parser:
         callbacks: list[ast.Block] = []
         actors: list[ast.Actor] = []
         expects: list[ast.Expect] = []
+        caller_holds: list[ast.CallerHolds] = []
         while self.current.kind is not TokenKind.END:
             tok = self.current
             start = self.pos
@@ -208,15 +212,34 @@ class Parser:
                     callbacks.append(self.block())
                 elif self.accept("actor"):
                     actor_name = self.ident("the actor's name")
+                    page: int | None = None
+                    if self.accept("on"):
+                        self.expect("page", "after 'on' (actor NAME on page N)")
+                        page, _ = self.integer("a page number")
                     body = self.block()
-                    actors.append(ast.Actor(actor_name.text, body, self.span_from(tok)))
+                    actors.append(
+                        ast.Actor(actor_name.text, body, self.span_from(tok), page=page)
+                    )
+                elif self.accept("caller"):
+                    self.expect("holds", "after 'caller' (caller holds LOCK)")
+                    held = [self.lock_ref()]
+                    while self.accept(","):
+                        held.append(self.lock_ref())
+                    modes = set(Mode)
+                    if self.accept("in"):
+                        modes = {self.mode()}
+                        while self.accept(","):
+                            modes.add(self.mode())
+                    caller_holds.append(
+                        ast.CallerHolds(tuple(held), frozenset(modes), self.span_from(tok))
+                    )
                 elif self.at("expect"):
                     expects.append(self.expect_decl())
                 else:
                     raise self.error(
                         tok.span,
                         f"expected a declaration (spec, source, lock, var, pointer, param, "
-                        f"callback, actor, expect), found {tok.describe()}",
+                        f"caller, callback, actor, expect), found {tok.describe()}",
                     )
             except _Abort:
                 self.pos = max(self.pos, start + 1)
@@ -256,6 +279,7 @@ class Parser:
             tuple(expects),
             self.file,
             whole,
+            tuple(caller_holds),
         )
 
     def lock_decl(self) -> ast.LockDecl:
@@ -409,6 +433,10 @@ class Parser:
 
     def lock_ref(self) -> ast.LockRef:
         name = self.ident("a lock name (a declared lock, page, newpage or buffers)")
+        page: int | None = None
+        if name.text in ("page", "buffers") and self.accept("["):
+            page, _ = self.integer("a page number")
+            self.expect("]", "after the page number")
         access = ast.Access.EXCLUSIVE
         # the side of a reader-writer lock must stand on the same line (``write`` also
         # starts a statement)
@@ -417,7 +445,7 @@ class Parser:
                 access = ast.Access.READ
             elif self.accept("write"):
                 access = ast.Access.WRITE
-        return ast.LockRef(name.text, access, self.span_from(name))
+        return ast.LockRef(name.text, access, self.span_from(name), page)
 
     def statement(self) -> ast.Stmt:
         tok = self.current

@@ -64,6 +64,7 @@ def validate(spec: ast.Spec) -> tuple[Diagnostic, ...]:
     report.diagnostics.extend(param_errors)
     _check_names(spec, report)
     _check_expects(spec, report)
+    _check_caller_holds(spec, report)
     if not spec.source:
         report.warning(
             spec.span, "no 'source \"FILE: FUNCTION\"' line: cite the kernel code this spec models"
@@ -140,6 +141,21 @@ def _check_names(spec: ast.Spec, report: _Report) -> None:
                 ((seen_params[param.name], "first set here"),),
             )
         seen_params[param.name] = param.span
+
+
+def _check_caller_holds(spec: ast.Spec, report: _Report) -> None:
+    for ref in (r for held in spec.caller_holds for r in held.locks):
+        decl = spec.lock(ref.name)
+        if decl is None:
+            report.error(ref.span, f"caller holds '{ref.name}', which is not a declared lock")
+        elif decl.scope is not ast.Scope.SHARED or decl.kind.shared:
+            report.error(ref.span, f"caller holds needs a lock shared by all pages with one "
+                         f"holder; {ref.name} is a {decl.kind.value}"
+                         + (" per page" if decl.scope is ast.Scope.PER_PAGE else ""),
+                         ((decl.span, "declared here"),))
+    for actor in spec.actors:
+        if actor.page is not None and actor.page < 0:
+            report.error(actor.span, "pages are numbered from 0")
 
 
 def _check_expects(spec: ast.Spec, report: _Report) -> None:
@@ -253,6 +269,11 @@ class _Body:
         if ref.name in ("page", "buffers"):
             if ref.access is not ast.Access.EXCLUSIVE:
                 report.error(ref.span, f"{ref.name} has no read or write side")
+            if ref.page is not None and self.actor is None:
+                report.error(ref.span, f"{ref.name}[{ref.page}] names another page: only an "
+                             "actor may; the callback works on its own page")
+            if ref.page is not None and ref.page < 0:
+                report.error(ref.span, "pages are numbered from 0")
             return
         if ref.name == "newpage":
             if self.actor is not None:
@@ -395,7 +416,8 @@ class _HeldLocks:
         self.writes = params.writes
 
     def body(self, block: ast.Block, callback: bool) -> None:
-        start: Held = frozenset({"page", "newpage"}) if callback else frozenset()
+        callers = {_key(ref) for ref in self.spec.held_by_caller(self.mode)}
+        start: Held = frozenset({"page", "newpage"} | callers) if callback else frozenset()
         self.block(block, {start})
 
     def block(self, block: ast.Block, paths: set[Held]) -> set[Held]:
@@ -409,15 +431,15 @@ class _HeldLocks:
 
     def statement(self, stmt: ast.Stmt, paths: set[Held]) -> set[Held]:
         if isinstance(stmt, ast.LockStmt):
-            return {held | {stmt.target.name} for held in paths}
+            return {held | {_key(stmt.target)} for held in paths}
         if isinstance(stmt, ast.UnlockStmt):
             self.require(
-                stmt.target.name,
+                _key(stmt.target),
                 paths,
                 stmt.span,
-                f"unlock of {stmt.target.name}, which is not held on some path",
+                f"unlock of {_key(stmt.target)}, which is not held on some path",
             )
-            return {held - {stmt.target.name} for held in paths}
+            return {held - {_key(stmt.target)} for held in paths}
         if isinstance(stmt, ast.WritepageStmt):
             self.require(
                 "page",
@@ -463,7 +485,7 @@ class _HeldLocks:
             negated = not negated
             cond = cond.arg
         if isinstance(cond, ast.TryLockCond):
-            taken = {held | {cond.target.name} for held in paths}
+            taken = {held | {_key(cond.target)} for held in paths}
             if negated:
                 other_paths = taken
             else:
@@ -484,6 +506,11 @@ class _HeldLocks:
     def require(self, name: str, paths: set[Held], span: Span, message: str) -> None:
         if any(name not in held for held in paths):
             self.report.error(span, message)
+
+
+def _key(ref: ast.LockRef) -> str:
+    """How a lock reference reads in the held-lock analysis (``page[1]`` is not ``page``)."""
+    return ref.name if ref.page is None else f"{ref.name}[{ref.page}]"
 
 
 def _mode_only(expr: ast.SExpr, mode: Mode) -> bool | None:

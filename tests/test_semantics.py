@@ -358,3 +358,57 @@ def test_counterexamples_are_shortest() -> None:
     assert trace is not None
     # trylock page, writeback check, trylock new page, lock a, and the actor's lock b
     assert len(trace.steps) == 5
+
+
+# ---------------------------------------------------------------- callers and other pages
+
+
+def test_caller_holds_makes_taking_the_lock_again_a_self_deadlock() -> None:
+    body = "lock l\nunlock l\n" + MIGRATE
+    inside = spec(body, "lock l : mutex", "caller holds l in ASYNC, SYNC_LIGHT")
+    outside = spec(body, "lock l : mutex")
+    result = run(inside, Mode.SYNC_LIGHT)
+    assert result.violated() == (Property.DEADLOCK,)
+    trace = result.trace_for(Property.DEADLOCK)
+    assert trace is not None and trace.initial == (("l", "migrator"),)
+    assert violated(inside, Mode.SYNC) == set()
+    assert violated(outside, Mode.SYNC_LIGHT) == set()
+
+
+def test_caller_held_locks_are_not_the_callbacks_to_release() -> None:
+    text = spec(MIGRATE, "lock l : spinlock", "caller holds l")
+    assert violated(text) == set()
+    sleeping = spec(
+        "lock m\nunlock m\n" + MIGRATE, "lock l : spinlock", "lock m : mutex", "caller holds l"
+    )
+    assert violated(sleeping) == {Property.LOCK_BALANCE}
+
+
+def test_an_actor_on_one_page_runs_once() -> None:
+    text = spec(
+        MIGRATE,
+        "var n : int[0..2] = 0",
+        "actor a on page 1 { n = n + 1 }",
+        'actor check { assert n <= 1, "ran twice" }',
+    )
+    assert violated(text, pages=2) == set()
+    everywhere = text.replace("actor a on page 1 {", "actor a {")
+    assert violated(everywhere, pages=2) == {Property.ASSERTION}
+
+
+def test_page_index_names_another_pages_lock() -> None:
+    """A path holding page 0's buffers and waiting for page 1 deadlocks only against the batch,
+    which holds both page locks while a callback sleeps on the buffers."""
+    text = spec(
+        "move_mapping\nlock buffers\ncopy_states\nunlock buffers\nreturn OK",
+        "param pages = 2",
+        "actor walker on page 0 { lock buffers\nlock page[1]\nunlock page[1]\nunlock buffers }",
+    )
+    result = run(text, Mode.SYNC_NO_COPY)
+    trace = result.trace_for(Property.DEADLOCK)
+    assert trace is not None
+    assert {(e.waiter, e.resource) for e in trace.cycle} == {
+        ("migrator", "buffer locks 0"),
+        ("walker", "page lock 1"),
+    }
+    assert Property.DEADLOCK not in violated(text, Mode.SYNC)
