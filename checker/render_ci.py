@@ -61,8 +61,8 @@ def _headline(spec_report: SpecReport, judgement: Judgement) -> str:
     where = str(expected.span) if expected is not None and expected.span.line > 0 else (
         spec_report.path
     )
-    return (f"{where}: {judgement.result.mode.value}: expected "
-            f"{describe_expectation(expected)}, found {_found(judgement)}")
+    wanted = describe_expectation(expected) if expected is not None else "nothing (no expect line)"
+    return f"{where}: {judgement.result.mode.value}: expected {wanted}, found {_found(judgement)}"
 
 
 def _found(judgement: Judgement) -> str:

@@ -169,12 +169,10 @@ def _spec_results(spec_report: SpecReport) -> list[JSONValue]:
         elif judgement.outcome is Outcome.UNKNOWN:
             result = judgement.result
             where = _expect_span(judgement) or _callback_span(spec)
-            out.append(_result(
-                BUDGET, "warning",
-                f"{spec.name} in {result.mode.value}: verdict unknown: {result.reason} "
-                f"(expected {describe_expectation(judgement.expected)})",
-                spec_report.path, where,
-            ))
+            text = f"{spec.name} in {result.mode.value}: verdict unknown: {result.reason}"
+            if judgement.expected is not None:
+                text += f" (expected {describe_expectation(judgement.expected)})"
+            out.append(_result(BUDGET, "warning", text, spec_report.path, where))
     for warning in spec_report.coverage:
         if warning.severity is Severity.WARNING:
             out.append(_diagnostic_result(spec_report.path, UNREACHED, "note", warning))
