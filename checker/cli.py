@@ -17,7 +17,14 @@ from pathlib import Path
 import click
 
 from checker import ci as ci_gate
-from checker import render_ci, render_diagram, render_itf, render_json, render_text
+from checker import (
+    export_promela,
+    render_ci,
+    render_diagram,
+    render_itf,
+    render_json,
+    render_text,
+)
 from checker.budget import Budget
 from checker.engines import ENGINE_NAMES, EngineDisagreement, get_engine
 from checker.explicit import Progress
@@ -25,7 +32,8 @@ from checker.progress import ProgressLine
 from checker.render_junit import junit
 from checker.render_sarif import sarif
 from checker.result import ModeResult, Trace, Verdict
-from checker.run import Overrides, check_modes, compare, load_spec
+from checker.run import Overrides, check_modes, compare, instance_params, load_spec
+from model.core import compile_system
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.span import SpecError
 
@@ -294,6 +302,34 @@ def _render_trace(output_format: str, file: str, result: ModeResult, trace: Trac
         return render_diagram.mermaid(result, trace)
     prop_result = next(p for p in result.properties if p.trace is trace)
     return render_text.trace_text(result, prop_result) + "\n"
+
+
+@main.command(name="export")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--promela", "promela", is_flag=True, required=True,
+              help="Write the model as Promela for SPIN.")
+@click.option("--mode", required=True, type=MODE_CHOICE, help="The mode to export.")
+@instance_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write here instead of standard output.")
+def export_command(file: Path, promela: bool, mode: str, pages: int | None,
+                   migrators: int | None, writes: int | None, passes: int | None,
+                   output: str | None) -> None:
+    """Export the model of FILE in one mode, e.g. for SPIN: spin -a; gcc -DSAFETY pan.c."""
+    try:
+        loaded = load_spec(file, str(file))
+        params = instance_params(loaded.spec, Overrides(pages, migrators, writes, passes))
+        system = compile_system(loaded.spec, _modes((mode,))[0], params)
+    except SpecError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(EXIT_BAD_SPEC) from error
+    except ValueError as problem:
+        raise click.UsageError(str(problem)) from problem
+    text = export_promela.export(system)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

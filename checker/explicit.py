@@ -267,7 +267,7 @@ class _Search:
         """The steps of the first stubborn thread set that may stand for all of ``out``."""
         thread_of = self.thread_of
         for threads in reducer.candidates(packed):
-            ample = [step for step in out if thread_of[step[0]] in threads]
+            ample = [step for step in out if (threads >> thread_of[step[0]]) & 1]
             if not ample or len(ample) == len(out):
                 continue
             if any(step[0] in self.returns for step in ample):

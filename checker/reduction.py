@@ -102,7 +102,9 @@ class Reducer:
     location_reads: list[dict[int, int]] = field(default_factory=list)
     now: list[dict[int, _Access]] = field(default_factory=list)
     futures: dict[tuple[int, int, Valuation], _Access] = field(default_factory=dict)
-    memo: dict[tuple[object, ...], tuple[frozenset[int], ...]] = field(default_factory=dict)
+    later_memo: list[dict[tuple[int, tuple[int, ...]], _Access]] = field(default_factory=list)
+    lows: tuple[int, ...] = ()
+    migrator_mask: int = 0
 
     def __post_init__(self) -> None:
         system = self.system
@@ -145,6 +147,11 @@ class Reducer:
         self.private = [
             tuple(sorted(v for v, who in users.items() if who == {t})) for t in range(count)
         ]
+        self.later_memo = [{} for _ in range(count)]
+        self.lows = tuple(v.low for v in system.variables)
+        self.migrator_mask = sum(
+            1 << t for t, info in enumerate(system.threads) if info.role is ThreadRole.MIGRATOR
+        )
 
     # ------------------------------------------------------------ futures
 
@@ -192,43 +199,72 @@ class Reducer:
 
     # ------------------------------------------------------------ stubborn sets
 
-    def candidates(self, state: bytes | tuple[int, ...]) -> tuple[frozenset[int], ...]:
-        """Stubborn thread sets for ``state``, smallest first, actors before migrators."""
-        system = self.system
-        key = tuple(
-            (state[t.pc], tuple(state[v] for v in self.private[i]))
-            for i, t in enumerate(system.threads)
-        )
-        found = self.memo.get(key)
-        if found is None:
-            found = self._compute(key)
-            self.memo[key] = found
-        return found
+    def candidates(self, state: bytes | tuple[int, ...]) -> list[int]:
+        """Stubborn thread sets for ``state`` as bit masks of thread indices, smallest first,
+        actors before migrators.
 
-    def _compute(self, key: tuple[tuple[int, tuple[int, ...]], ...]) -> tuple[frozenset[int], ...]:
+        The dependency graph links thread a to thread b when a's current steps conflict with
+        b's future accesses; a thread's stubborn set is everything it reaches.  Futures are
+        memoised per (thread, location, private values); the sets are not, so memory stays
+        proportional to the threads' code, not to the states.
+        """
         system = self.system
-        lows = [v.low for v in system.variables]
-        active = [t for t, (pc, _) in enumerate(key) if pc != system.threads[t].done]
-        later: dict[int, _Access] = {}
-        for t in active:
-            pc, raw = key[t]
-            values = tuple(x + lows[v] for x, v in zip(raw, self.private[t], strict=True))
-            later[t] = self.future(t, pc, values)
-        closures: set[frozenset[int]] = set()
-        for start in active:
-            chosen = {start}
-            work = [start]
-            while work:
-                thread = work.pop()
-                now = self.now[thread].get(key[thread][0], _Access(0, 0))
-                for other in active:
-                    if other in chosen:
-                        continue
-                    future = later[other]
-                    if (now.writes & (future.reads | future.writes)) or (now.reads & future.writes):
-                        chosen.add(other)
-                        work.append(other)
-            if len(chosen) < len(active):
-                closures.add(frozenset(chosen))
-        migrators = {t for t, info in enumerate(system.threads) if info.role is ThreadRole.MIGRATOR}
-        return tuple(sorted(closures, key=lambda s: (len(s), len(s & migrators), sorted(s))))
+        threads = system.threads
+        active: list[int] = []
+        now: list[_Access] = []
+        later: list[_Access] = []
+        empty = _Access(0, 0)
+        for index, thread in enumerate(threads):
+            location = state[thread.pc]
+            if location == thread.done:
+                continue
+            raw = tuple(state[v] for v in self.private[index])
+            memo = self.later_memo[index]
+            found = memo.get((location, raw))
+            if found is None:
+                values = tuple(
+                    x + self.lows[v] for x, v in zip(raw, self.private[index], strict=True)
+                )
+                found = self.future(index, location, values)
+                memo[(location, raw)] = found
+            active.append(index)
+            now.append(self.now[index].get(location, empty))
+            later.append(found)
+        count = len(active)
+        reach = []
+        for a in range(count):
+            writes, reads = now[a].writes, now[a].reads
+            mask = 1 << a
+            for b in range(count):
+                if b != a:
+                    future = later[b]
+                    if (writes & (future.reads | future.writes)) or (reads & future.writes):
+                        mask |= 1 << b
+            reach.append(mask)
+        changed = True
+        while changed:
+            changed = False
+            for a in range(count):
+                before = reach[a]
+                grown = before
+                bits = before & ~(1 << a)
+                while bits:
+                    low = bits & -bits
+                    grown |= reach[low.bit_length() - 1]
+                    bits ^= low
+                if grown != before:
+                    reach[a] = grown
+                    changed = True
+        everyone = (1 << count) - 1
+        sets: set[int] = set()
+        for mask in reach:
+            if mask != everyone:
+                threads_mask = 0
+                bits = mask
+                while bits:
+                    low = bits & -bits
+                    threads_mask |= 1 << active[low.bit_length() - 1]
+                    bits ^= low
+                sets.add(threads_mask)
+        migrators = self.migrator_mask
+        return sorted(sets, key=lambda m: (m.bit_count(), (m & migrators).bit_count(), m))
