@@ -92,8 +92,8 @@ def trace_text(result: ModeResult, prop: PropertyResult) -> str:
         lines.append(f"  after step {total}, no thread can move; unfinished: "
                      f"{', '.join(trace.blocked)}")
     else:
-        where = f" at {trace.violation_span}" if trace.violation_span is not None else ""
-        lines.append(f"  => {trace.property.value} violated{where}")
+        where = str(trace.violation_span) if trace.violation_span is not None else "core"
+        lines.append(f"  => {trace.property.value} violated after step {total} ({where})")
     return "\n".join(lines)
 
 
