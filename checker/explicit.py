@@ -113,12 +113,8 @@ class _Search:
                 self.progress(self.statistics())
             if budget.timeout is not None and time.monotonic() - self.started > budget.timeout:
                 raise BudgetExceeded(f"time budget of {budget.timeout:g} s ran out")
-            if budget.max_memory_mb is not None:
-                used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-                if used > budget.max_memory_mb:
-                    raise BudgetExceeded(
-                        f"memory budget of {budget.max_memory_mb} MiB ran out ({used} MiB used)"
-                    )
+            if budget.max_memory_mb is not None and resident_mib() > budget.max_memory_mb:
+                raise BudgetExceeded(f"memory budget of {budget.max_memory_mb} MiB ran out")
 
     # ------------------------------------------------------------ properties
 
@@ -382,6 +378,16 @@ def _shortest(
     except BudgetExceeded:
         return {}
     return {prop: again.trace(candidate) for prop, candidate in again.found.items()}
+
+
+def resident_mib() -> int:
+    """The process's resident memory now (Linux /proc), else its peak (getrusage)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * resource.getpagesize() // (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def overall_verdict(

@@ -63,6 +63,8 @@ def _expected_cell(comparison: Comparison) -> str:
         return "(no expect line)"
     if comparison.met:
         return "met"
+    if comparison.result.verdict is Verdict.UNKNOWN and not comparison.result.violated():
+        return f"unknown (expected {describe_expectation(comparison.expected)})"
     return f"UNMET: expected {describe_expectation(comparison.expected)}"
 
 

@@ -419,8 +419,9 @@ class Parser:
         first = self.expect("{", "to open a block")
         statements: list[ast.Stmt] = []
         while not self.at("}"):
-            if self.current.kind is TokenKind.END:
-                raise self.error(first.span, "unclosed '{': add '}' to close this block")
+            if self.current.kind is TokenKind.END or self.at_declaration():
+                self.unclosed(first)
+                return ast.Block(tuple(statements), self.span_from(first))
             start = self.pos
             try:
                 statements.append(self.statement())
@@ -430,6 +431,47 @@ class Parser:
             self.skip_separators()
         self.expect("}")
         return ast.Block(tuple(statements), self.span_from(first))
+
+    def at_declaration(self) -> bool:
+        """A declaration where a statement should be: the block before it was left open.
+
+        ``lock`` starts both; it is a declaration when a ':' follows its name.
+        """
+        tok = self.current
+        if tok.kind is not TokenKind.IDENT or tok.text not in DECLARATION_KEYWORDS:
+            return False
+        return tok.text != "lock" or self.peek(2).text == ":"
+
+    def unclosed(self, first: Token) -> None:
+        """Report an unclosed block, naming the '{' whose '}' is most likely the missing one:
+        the innermost brace whose closing brace does not line up with its line's indentation."""
+        opened: list[Token] = []
+        suspects: list[Token] = []
+        for tok in self.tokens[self.tokens.index(first) : self.pos]:
+            if tok.kind is not TokenKind.PUNCT:
+                continue
+            if tok.text == "{":
+                opened.append(tok)
+            elif tok.text == "}" and opened:
+                brace = opened.pop()
+                if tok.span.column != self.indentation(brace.span.line):
+                    suspects.append(brace)
+        notes = tuple(
+            (brace.span, "this '{' may be the one left open: its '}' does not line up with it")
+            for brace in suspects[-1:]
+        )
+        self.diagnostics.append(
+            Diagnostic(
+                Severity.ERROR,
+                first.span,
+                "unclosed '{': add '}' to close this block",
+                notes,
+            )
+        )
+
+    def indentation(self, line: int) -> int:
+        """The column of the first token on ``line``."""
+        return min(t.span.column for t in self.tokens if t.span.line == line)
 
     def lock_ref(self) -> ast.LockRef:
         name = self.ident("a lock name (a declared lock, page, newpage or buffers)")

@@ -125,9 +125,10 @@ def _check_names(spec: ast.Spec, report: _Report) -> None:
             continue
         if name in first:
             other_what, other_span = first[name]
+            article = "an" if other_what[0] in "aeiou" else "a"
             report.error(
                 span,
-                f"duplicate name '{name}': a {other_what} already has it",
+                f"duplicate name '{name}': {article} {other_what} already has it",
                 ((other_span, f"the {other_what} '{name}' is declared here"),),
             )
             continue
