@@ -1,0 +1,940 @@
+"""The z3 engine: the transition system as formulas, refuted by BMC and proved by Spacer.
+
+The state is a vector of z3 integers, one per :class:`model.ts.Variable`; step ``k`` picks one
+transition by number (``step@k``), which must be enabled in state ``k`` (its thread at its
+source location, its guard true) and defines state ``k+1``: the transition's updates, its
+thread's new program counter, every other variable unchanged.  Every question the engine
+answers is the reachability of a *goal*:
+
+* a property: a location check's ``bad`` at its location, a transition check's ``bad`` when the
+  transition fires, or a deadlock (some thread unfinished and no transition enabled; or a
+  non-empty set of blocked threads each waiting for a member of the set, which in a finite
+  wait-for graph is exactly a cycle among blocked threads, :mod:`checker.deadlock`);
+* a return code: some callback return with that code fires (the explicit engine's REFUSES is
+  "OK never returns, some error does").
+
+Each goal is first given to Spacer (z3's constrained-Horn-clause engine) as a query over the
+reachable states: *unsat* proves it unreachable for every depth.  Goals that are reachable, or
+that Spacer could not settle, go to incremental bounded model checking, which unrolls the
+relation one step at a time and asks each open goal at each depth, so the first depth that
+answers gives the shortest counterexample; that trace is replayed through the reference
+semantics (:func:`checker.trace.replay`).  While BMC runs, k-induction (with the variable
+bounds and the pairwise distinctness of the states on the path) tries to close the goals
+Spacer left open.  A goal neither refuted nor proved when the budget runs out makes the
+verdict UNKNOWN, with the reason; a solver's ``unknown`` or error does the same.
+
+This is the only module of migcheck that imports z3.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+
+import z3
+
+from checker.budget import Budget
+from checker.codegen import CompiledSystem, compile_system
+from checker.deadlock import cycle_of, has_cycle, wait_edges
+from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
+from checker.trace import Ending, ReplayError, replay, step_state
+from model.kinds import ALL_PROPERTIES, Property, ReturnCode
+from model.span import Span
+from model.ts import Expr, Op, State, TransitionSystem, evaluate
+
+ENGINE = "z3"
+DEFAULT_TIMEOUT = 60.0
+SEED = 0
+SAMPLES = 100_000
+
+
+# ---------------------------------------------------------------- session
+
+
+class Outcome(Enum):
+    """A solver's answer; UNKNOWN is an outcome in its own right, never read as UNSAT."""
+
+    SAT = "sat"
+    UNSAT = "unsat"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    outcome: Outcome
+    reason: str = ""
+
+
+class OutOfTime(Exception):
+    """The time budget ran out between solver calls."""
+
+
+class Session:
+    """One z3 context and its solvers: the single place the seed and the timeouts are set.
+
+    Every solver call gets the time left until ``deadline`` as its timeout, so no call can run
+    past the budget; ``unknown`` and z3 errors come back as :attr:`Outcome.UNKNOWN` with the
+    reason.  :meth:`scope` is push/pop as a context manager.
+    """
+
+    def __init__(self, deadline: float, seed: int = SEED) -> None:
+        self.context = z3.Context()
+        self.deadline = deadline
+        self.seed = seed
+        self.calls = 0
+        self.solver = self.new_solver()
+
+    def new_solver(self) -> z3.Solver:
+        solver = z3.Solver(ctx=self.context)
+        solver.set("random_seed", self.seed)
+        return solver
+
+    def milliseconds_left(self) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise OutOfTime()
+        return max(1, int(min(left, 3_600_000.0) * 1000))
+
+    @contextmanager
+    def scope(self, solver: z3.Solver | None = None) -> Iterator[z3.Solver]:
+        chosen = self.solver if solver is None else solver
+        chosen.push()
+        try:
+            yield chosen
+        finally:
+            chosen.pop()
+
+    def check(self, solver: z3.Solver | None = None, limit_ms: int | None = None) -> Answer:
+        chosen = self.solver if solver is None else solver
+        budget = self.milliseconds_left()
+        chosen.set("timeout", budget if limit_ms is None else min(budget, limit_ms))
+        self.calls += 1
+        try:
+            result = chosen.check()
+        except z3.Z3Exception as error:
+            return Answer(Outcome.UNKNOWN, f"z3 error: {error}")
+        if result == z3.sat:
+            return Answer(Outcome.SAT)
+        if result == z3.unsat:
+            return Answer(Outcome.UNSAT)
+        return Answer(Outcome.UNKNOWN, chosen.reason_unknown())
+
+    def fixedpoint(self) -> z3.Fixedpoint:
+        engine = z3.Fixedpoint(ctx=self.context)
+        engine.set("engine", "spacer")
+        engine.set("spacer.random_seed", self.seed)
+        return engine
+
+    def query(self, engine: z3.Fixedpoint, goal: z3.BoolRef, limit_ms: int) -> Answer:
+        engine.set("timeout", min(self.milliseconds_left(), limit_ms))
+        self.calls += 1
+        try:
+            result = engine.query(goal)
+        except z3.Z3Exception as error:
+            return Answer(Outcome.UNKNOWN, f"z3 error: {error}")
+        if result == z3.sat:
+            return Answer(Outcome.SAT)
+        if result == z3.unsat:
+            return Answer(Outcome.UNSAT)
+        return Answer(Outcome.UNKNOWN, engine.reason_unknown())
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _natural(op: Op) -> bool:
+    """Whether an operator yields a z3 boolean (else an integer)."""
+    return op in (Op.EQ, Op.NE, Op.LT, Op.LE, Op.AND, Op.OR, Op.NOT)
+
+
+class _Encoding:
+    """Templates over one symbolic state (``now``), the next one (``next``) and the number of
+    the transition taken (``step``); :meth:`at` instantiates a template at depth ``k``."""
+
+    def __init__(self, system: TransitionSystem, context: z3.Context, bits: int | None = None
+                 ) -> None:
+        self.system = system
+        self.context = context
+        self.bits = bits
+        self.now = self.state("now")
+        self.next = self.state("next")
+        self.step = z3.Int("step", context)
+        self.member = [z3.Bool(f"cycle[{t.name}]", context) for t in system.threads]
+        self._cache: dict[int, z3.ExprRef] = {}
+        self.enabled = [
+            z3.And(
+                self.now[system.threads[t.thread].pc] == t.source,
+                self.boolean(t.guard),
+                self.context,
+            )
+            for t in system.transitions
+        ]
+        self.init = z3.And(
+            [
+                z3.Or([value == start for start in variable.initial], self.context)
+                for value, variable in zip(self.now, system.variables, strict=True)
+            ],
+            self.context,
+        )
+        self.bounds = self.bounds_of(self.now)
+        self.relation = self._relation()
+
+    # ------------------------------------------------------------ terms
+
+    def state(self, tag: str) -> list[z3.ArithRef]:
+        return [self.constant(f"{v.name}@{tag}") for v in self.system.variables]
+
+    def constant(self, name: str) -> z3.ArithRef:
+        if self.bits is None:
+            return z3.Int(name, self.context)
+        return z3.BitVec(name, self.bits, self.context)
+
+    def value(self, number: int) -> z3.ArithRef:
+        if self.bits is None:
+            return z3.IntVal(number, self.context)
+        return z3.BitVecVal(number, self.bits, self.context)
+
+    def sort(self) -> z3.SortRef:
+        if self.bits is None:
+            return z3.IntSort(self.context)
+        return z3.BitVecSort(self.bits, self.context)
+
+    def bounds_of(self, state: Sequence[z3.ArithRef]) -> z3.BoolRef:
+        return z3.And(
+            [
+                z3.And(variable.low <= value, value <= variable.high)
+                for value, variable in zip(state, self.system.variables, strict=True)
+            ],
+            self.context,
+        )
+
+    def _term(self, expr: Expr) -> z3.ExprRef:
+        """``expr`` over ``now`` in its natural sort (iterative: no recursion limit)."""
+        cache = self._cache
+        stack: list[tuple[Expr, bool]] = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in cache:
+                continue
+            if not ready and node.args:
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in node.args if id(arg) not in cache)
+                continue
+            cache[id(node)] = self._build(node)
+        return cache[id(expr)]
+
+    def _build(self, node: Expr) -> z3.ExprRef:
+        op = node.op
+        if op is Op.CONST:
+            return self.value(node.value)
+        if op is Op.VAR:
+            return self.now[node.value]
+        args = node.args
+        if op is Op.AND:
+            return z3.And([self._bool_of(a) for a in args], self.context)
+        if op is Op.OR:
+            return z3.Or([self._bool_of(a) for a in args], self.context)
+        if op is Op.NOT:
+            return z3.Not(self._bool_of(args[0]), self.context)
+        if op is Op.ITE:
+            return z3.If(self._bool_of(args[0]), self._int_of(args[1]), self._int_of(args[2]))
+        left, right = self._int_of(args[0]), self._int_of(args[1])
+        if op is Op.EQ:
+            return left == right
+        if op is Op.NE:
+            return left != right
+        if op is Op.LT:
+            return left < right
+        if op is Op.LE:
+            return left <= right
+        if op is Op.ADD:
+            return left + right
+        if op is Op.SUB:
+            return left - right
+        raise ValueError(f"unknown operator {op}")
+
+    def _bool_of(self, node: Expr) -> z3.BoolRef:
+        term = self._cache[id(node)]
+        if _natural(node.op):
+            return term
+        return term != 0
+
+    def _int_of(self, node: Expr) -> z3.ArithRef:
+        term = self._cache[id(node)]
+        if _natural(node.op):
+            return z3.If(term, self.value(1), self.value(0))
+        return term
+
+    def boolean(self, expr: Expr) -> z3.BoolRef:
+        """``expr`` over ``now`` read as a condition (non-zero is true, as in model.ts)."""
+        self._term(expr)
+        return self._bool_of(expr)
+
+    def integer(self, expr: Expr) -> z3.ArithRef:
+        self._term(expr)
+        return self._int_of(expr)
+
+    # ------------------------------------------------------------ the transition relation
+
+    def successor_values(self, index: int) -> list[z3.ArithRef]:
+        """The state after transition ``index`` fires in ``now``."""
+        transition = self.system.transitions[index]
+        values = list(self.now)
+        for target, expr in transition.updates:
+            values[target] = self.integer(expr)
+        values[self.system.threads[transition.thread].pc] = self.value(transition.target)
+        return values
+
+    def _relation(self) -> z3.BoolRef:
+        count = len(self.system.transitions)
+        parts: list[z3.BoolRef] = [self.step >= 0, self.step < count]
+        writes: list[list[tuple[int, z3.ArithRef]]] = [[] for _ in self.system.variables]
+        for index, transition in enumerate(self.system.transitions):
+            parts.append(z3.Implies(self.step == index, self.enabled[index]))
+            pc = self.system.threads[transition.thread].pc
+            for target, expr in transition.updates:
+                if target != pc:
+                    writes[target].append((index, self.integer(expr)))
+            writes[pc].append((index, self.value(transition.target)))
+        for variable, assigned in enumerate(writes):
+            value: z3.ArithRef = self.now[variable]
+            for index, expr in reversed(assigned):
+                value = z3.If(self.step == index, expr, value)
+            parts.append(self.next[variable] == value)
+        return z3.And(parts, self.context)
+
+    # ------------------------------------------------------------ instantiation
+
+    def at(self, template: z3.ExprRef, frame: Sequence[z3.ArithRef], depth_tag: str,
+           following: Sequence[z3.ArithRef] | None = None) -> z3.ExprRef:
+        pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = list(zip(self.now, frame, strict=True))
+        if following is not None:
+            pairs += list(zip(self.next, following, strict=True))
+        pairs.append((self.step, z3.Int(f"step@{depth_tag}", self.context)))
+        pairs += [
+            (m, z3.Bool(f"cycle[{t.name}]@{depth_tag}", self.context))
+            for m, t in zip(self.member, self.system.threads, strict=True)
+        ]
+        return z3.substitute(template, *pairs)
+
+    # ------------------------------------------------------------ deadlock
+
+    def deadlock(self) -> z3.BoolRef:
+        """Some thread unfinished and nothing enabled, or a cycle of blocked threads."""
+        system = self.system
+        context = self.context
+        unfinished = [self.now[t.pc] != t.done for t in system.threads]
+        moves: list[list[z3.BoolRef]] = [[] for _ in system.threads]
+        waits: list[list[tuple[int, Expr]]] = [[] for _ in system.threads]
+        for index, transition in enumerate(system.transitions):
+            moves[transition.thread].append(self.enabled[index])
+            for wait in transition.waits:
+                waits[transition.thread].append((transition.source, wait.holder))
+        stuck = z3.And(z3.Or(unfinished, context), z3.Not(z3.Or(self.enabled, context)), context)
+        waiting = [t for t, found in enumerate(waits) if found]
+        if not waiting:
+            return stuck
+        blocked = [
+            z3.And(unfinished[t], z3.Not(z3.Or(moves[t], context)), context)
+            for t in range(len(system.threads))
+        ]
+        members = []
+        for t in waiting:
+            targets = []
+            for u in waiting:
+                waits_for = z3.Or(
+                    [
+                        z3.And(self.now[system.threads[t].pc] == location,
+                               self.integer(holder) == u + 1)
+                        for location, holder in waits[t]
+                    ],
+                    context,
+                )
+                targets.append(z3.And(self.member[u], waits_for))
+            members.append(
+                z3.Implies(self.member[t], z3.And(blocked[t], z3.Or(targets, context)))
+            )
+        cycle = z3.And(z3.Or([self.member[t] for t in waiting], context), *members)
+        return z3.Or(stuck, cycle)
+
+
+# ---------------------------------------------------------------- goals
+
+
+@dataclass(slots=True)
+class _Goal:
+    """Something whose reachability decides a verdict: a property's violation or a return.
+
+    ``state`` holds in a state where the goal is met (for proofs); a counterexample of length
+    ``k`` ends with ``arrival`` in state ``k`` or with ``firing`` on the last step.
+    """
+
+    property: Property | None
+    code: ReturnCode | None
+    state: z3.BoolRef
+    arrival: z3.BoolRef | None
+    firing: z3.BoolRef | None
+    reachable: bool | None = None
+    how: str = ""
+    unknown: list[str] = field(default_factory=list)
+    path: tuple[State, list[int]] | None = None
+
+    def label(self) -> str:
+        if self.property is not None:
+            return self.property.value
+        return f"return {self.code.name if self.code is not None else '?'}"
+
+
+def _goals(encoding: _Encoding, properties: frozenset[Property]) -> list[_Goal]:
+    system = encoding.system
+    context = encoding.context
+    goals: list[_Goal] = []
+    for prop in ALL_PROPERTIES:
+        if prop not in properties:
+            continue
+        arrivals = [
+            z3.And(
+                encoding.now[system.threads[lc.thread].pc] == lc.location,
+                encoding.boolean(lc.check.bad),
+            )
+            for lc in system.location_checks
+            if lc.check.property is prop
+        ]
+        if prop is Property.DEADLOCK:
+            arrivals.append(encoding.deadlock())
+        fired_in_state = []
+        fired_by_step = []
+        for index, transition in enumerate(system.transitions):
+            for check in transition.checks:
+                if check.property is prop:
+                    bad = encoding.boolean(check.bad)
+                    fired_in_state.append(z3.And(encoding.enabled[index], bad))
+                    fired_by_step.append(z3.And(encoding.step == index, bad))
+        arrival = z3.Or(arrivals, context) if arrivals else None
+        firing = z3.Or(fired_by_step, context) if fired_by_step else None
+        goal = _Goal(prop, None, z3.Or(arrivals + fired_in_state, context), arrival, firing)
+        if arrival is None and firing is None:
+            goal.reachable, goal.how = False, "no check"
+        goals.append(goal)
+    codes = sorted({t.returns for t in system.transitions if t.returns is not None},
+                   key=lambda c: (c is not ReturnCode.OK, c.value))
+    for code in codes:
+        numbers = [i for i, t in enumerate(system.transitions) if t.returns is code]
+        goals.append(
+            _Goal(
+                None,
+                code,
+                z3.Or([encoding.enabled[i] for i in numbers], context),
+                None,
+                z3.Or([encoding.step == i for i in numbers], context),
+            )
+        )
+    return goals
+
+
+# ---------------------------------------------------------------- the engine
+
+
+@dataclass(slots=True)
+class _Run:
+    system: TransitionSystem
+    session: Session
+    encoding: _Encoding
+    goals: list[_Goal]
+    max_depth: int | None
+    depth: int = 0
+    invariant: _PairInvariant | None = None
+    proof_log: dict[str, str] = field(default_factory=dict)
+
+    def open_goals(self) -> list[_Goal]:
+        return [g for g in self.goals if g.reachable is None and not g.unknown and self.wanted(g)]
+
+    def wanted(self, goal: _Goal) -> bool:
+        """Return codes other than OK matter only while OK is not known to return."""
+        if goal.code is None or goal.code is ReturnCode.OK:
+            return True
+        return not any(g.code is ReturnCode.OK and g.reachable for g in self.goals)
+
+    # ------------------------------------------------------------ the pair invariant
+
+    def pair_invariant(self, samples: int) -> None:
+        """Prove the goals that contradict an inductive invariant of the pair domain."""
+        started = time.monotonic()
+        invariant = _PairInvariant(self, samples)
+        for goal in self.goals:
+            if goal.code is not None and any(
+                self.system.transitions[i].returns is goal.code for i in invariant.fired
+            ):
+                goal.reachable, goal.how = True, "returned on a sampled run"
+        closed = invariant.close()
+        spent = time.monotonic() - started
+        self.proof_log["pair invariant"] = (
+            f"{'inductive' if closed else 'not closed'} after {invariant.rounds} rounds "
+            f"in {spent:.2f} s"
+        )
+        if not closed:
+            return
+        self.invariant = invariant
+        solver = self.session.new_solver()
+        solver.add(invariant.formula(self.encoding.now))
+        for goal in self.goals:
+            if goal.reachable is not None:
+                continue
+            with self.session.scope(solver):
+                solver.add(goal.state)
+                answer = self.session.check(solver)
+            if answer.outcome is Outcome.UNSAT:
+                goal.reachable, goal.how = False, "pair invariant"
+
+    # ------------------------------------------------------------ Spacer
+
+    def spacer(self) -> None:
+        """Ask Spacer about each open goal: unsat proves it unreachable at every depth."""
+        encoding = self.encoding
+        session = self.session
+        context = encoding.context
+        sorts = [z3.IntSort(context)] * len(self.system.variables)
+        reach = z3.Function("reach", *sorts, z3.BoolSort(context))
+        engine = session.fixedpoint()
+        engine.register_relation(reach)
+        engine.declare_var(*encoding.now, *encoding.member)
+        engine.rule(reach(*encoding.now), encoding.init)
+        known = [] if self.invariant is None else [self.invariant.formula(encoding.now)]
+        for index in range(len(self.system.transitions)):
+            engine.rule(
+                reach(*encoding.successor_values(index)),
+                [reach(*encoding.now), encoding.enabled[index], *known],
+            )
+        for goal in self.goals:
+            if goal.reachable is not None or not self.wanted(goal):
+                continue
+            pending = [g for g in self.goals if g.reachable is None and self.wanted(g)]
+            share = max(1, session.milliseconds_left() // (4 * max(1, len(pending))))
+            started = time.monotonic()
+            answer = session.query(engine, z3.And(reach(*encoding.now), goal.state), share)
+            spent = time.monotonic() - started
+            self.proof_log[goal.label()] = f"spacer {answer.outcome.value} in {spent:.2f} s"
+            if answer.outcome is Outcome.UNSAT:
+                goal.reachable, goal.how = False, "spacer"
+            elif answer.outcome is Outcome.SAT and goal.code is not None:
+                goal.reachable, goal.how = True, "spacer"
+            elif answer.outcome is Outcome.SAT:
+                goal.how = "spacer says reachable"
+            else:
+                goal.how = f"spacer: {answer.reason or 'unknown'}"
+
+    # ------------------------------------------------------------ BMC and k-induction
+
+    def frame(self, depth: int) -> list[z3.ArithRef]:
+        return [self.encoding.constant(f"{v.name}@{depth}")
+                for v in self.system.variables]
+
+    def met_at(self, goal: _Goal, depth: int) -> z3.BoolRef:
+        """The goal met by a path of exactly ``depth`` steps."""
+        parts = []
+        if goal.arrival is not None:
+            parts.append(self.encoding.at(goal.arrival, self.frame(depth), str(depth)))
+        if goal.firing is not None and depth > 0:
+            parts.append(
+                self.encoding.at(goal.firing, self.frame(depth - 1), str(depth - 1))
+            )
+        return z3.Or(parts, self.encoding.context)
+
+    def bmc(self) -> None:
+        session = self.session
+        encoding = self.encoding
+        solver = session.solver
+        solver.add(encoding.at(encoding.init, self.frame(0), "0"))
+        induction = _Induction(self)
+        depth = 0
+        while True:
+            self.depth = depth
+            for goal in self.open_goals():
+                with session.scope():
+                    solver.add(self.met_at(goal, depth))
+                    answer = session.check()
+                    if answer.outcome is Outcome.SAT:
+                        goal.reachable = True
+                        goal.how = f"bmc at depth {depth}"
+                        goal.path = self.path(solver.model(), depth)
+                    elif answer.outcome is Outcome.UNKNOWN:
+                        goal.unknown.append(
+                            f"the solver gave up at depth {depth} ({answer.reason})"
+                        )
+            for goal in self.open_goals():
+                if induction.proves(goal, depth):
+                    goal.reachable, goal.how = False, f"{depth}-induction"
+            if not self.open_goals():
+                return
+            if self.max_depth is not None and depth >= self.max_depth:
+                for goal in self.open_goals():
+                    goal.unknown.append(
+                        f"depth budget of {self.max_depth} steps ran out"
+                    )
+                return
+            solver.add(
+                encoding.at(encoding.relation, self.frame(depth), str(depth),
+                            self.frame(depth + 1))
+            )
+            depth += 1
+
+    def path(self, model: z3.ModelRef, depth: int) -> tuple[State, list[int]]:
+        initial = tuple(
+            model.eval(value, model_completion=True).as_long() for value in self.frame(0)
+        )
+        steps = [
+            model.eval(z3.Int(f"step@{k}", self.encoding.context),
+                       model_completion=True).as_long()
+            for k in range(depth)
+        ]
+        return initial, steps
+
+
+class _PairInvariant:
+    """An inductive invariant in the domain of variable pairs, found with z3.
+
+    For every pair of variables it keeps the set of value pairs the two may hold together; the
+    invariant is the conjunction of "(a, b) is one of these".  The sets start from short
+    pseudo-random runs (a seeded generator: reproducible), then z3 is asked for a step from a
+    state inside the invariant to one outside; each answer's new value pairs are added, until
+    no such step exists.  The result over-approximates the reachable states, so a goal that
+    contradicts it is unreachable at every depth.
+    """
+
+    def __init__(self, run: _Run, samples: int, triples: bool = False) -> None:
+        self.run = run
+        self.encoding = run.encoding
+        system = run.system
+        self.width = len(system.variables)
+        self.pairs: dict[tuple[int, int], set[tuple[int, int]]] = {
+            (a, b): set() for a in range(self.width) for b in range(a + 1, self.width)
+        }
+        self.singles: list[set[int]] = [set() for _ in range(self.width)]
+        pcs = [t.pc for t in system.threads]
+        self.triples: dict[tuple[int, int, int], set[tuple[int, int, int]]] = {
+            (pc, a, b): set()
+            for pc in pcs for a in range(self.width) for b in range(a + 1, self.width)
+            if pc not in (a, b)
+        } if triples else {}
+        self.samples = samples
+        self.compiled = compile_system(system)
+        self.chooser = random.Random(SEED)
+        starts = [self.compiled.pack(s) for s in itertools.islice(system.initial_states(), 64)]
+        self.fired: set[int] = set()
+        for state in _sample(self.compiled, self.chooser, starts, samples, self.fired):
+            self.include(state)
+        self.rounds = 0
+
+    def include(self, state: State) -> bool:
+        grew = False
+        for a, values in enumerate(self.singles):
+            if state[a] not in values:
+                values.add(state[a])
+                grew = True
+        for (a, b), seen in self.pairs.items():
+            pair = (state[a], state[b])
+            if pair not in seen:
+                seen.add(pair)
+                grew = True
+        for (pc, a, b), seen3 in self.triples.items():
+            triple = (state[pc], state[a], state[b])
+            if triple not in seen3:
+                seen3.add(triple)
+                grew = True
+        return grew
+
+    def formula(self, state: Sequence[z3.ArithRef]) -> z3.BoolRef:
+        context = self.encoding.context
+        parts = [z3.Or([state[a] == v for v in sorted(values)], context)
+                 for a, values in enumerate(self.singles)]
+        for (a, b), seen in self.pairs.items():
+            if len(seen) == len(self.singles[a]) * len(self.singles[b]):
+                continue
+            by_first: dict[int, list[int]] = {}
+            for first, second in sorted(seen):
+                by_first.setdefault(first, []).append(second)
+            parts.append(z3.And([
+                z3.Implies(state[a] == first, z3.Or([state[b] == v for v in seconds], context))
+                for first, seconds in by_first.items()
+            ], context))
+        for (pc, a, b), seen3 in self.triples.items():
+            grouped: dict[tuple[int, int], list[int]] = {}
+            for location, first, second in sorted(seen3):
+                grouped.setdefault((location, first), []).append(second)
+            if all(len(v) == len(self.singles[b]) for v in grouped.values()):
+                continue
+            parts.append(z3.And([
+                z3.Implies(z3.And(state[pc] == location, state[a] == first),
+                           z3.Or([state[b] == v for v in seconds], context))
+                for (location, first), seconds in grouped.items()
+                if len(seconds) < len(self.singles[b])
+            ], context))
+        return z3.And(parts, context)
+
+    def close(self) -> bool:
+        """Grow the sets until the invariant is inductive; False if the solver gave up."""
+        session = self.run.session
+        encoding = self.encoding
+        solver = session.new_solver()
+        solver.add(encoding.relation)
+        while True:
+            self.rounds += 1
+            with session.scope(solver):
+                solver.add(self.formula(encoding.now), z3.Not(self.formula(encoding.next)))
+                answer = session.check(solver)
+                if answer.outcome is Outcome.UNSAT:
+                    return True
+                if answer.outcome is Outcome.UNKNOWN:
+                    return False
+                model = solver.model()
+                state = tuple(model.eval(v, model_completion=True).as_long()
+                              for v in encoding.next)
+            self.include(state)
+            start = [self.compiled.pack(state)]
+            for found in _sample(self.compiled, self.chooser, start, self.samples // 20):
+                self.include(found)
+
+
+def _sample(compiled: CompiledSystem, chooser: random.Random, initial: list[bytes],
+            samples: int, fired: set[int] | None = None) -> Iterator[State]:
+    """Distinct states met on seeded random runs from ``initial`` (candidates, no proof).
+
+    States reached from a state the invariant must contain are successors the least fixpoint
+    in the pair domain contains anyway, so sampling from them never weakens the invariant.
+    Runs from initial states are real executions: ``fired`` collects the transitions they take.
+    """
+    seen: set[bytes] = set()
+    steps = 0
+    while steps < samples:
+        packed = chooser.choice(initial)
+        while steps < samples:
+            steps += 1
+            if packed not in seen:
+                seen.add(packed)
+                yield compiled.unpack(packed)
+            out, _ = compiled.successors(packed)
+            if not out:
+                break
+            number, packed = chooser.choice(out)
+            if fired is not None:
+                fired.add(number)
+
+
+class _Induction:
+    """k-induction: no path of ``k`` goal-free distinct states steps into the goal.
+
+    The path is strengthened with the variable bounds when they are inductive (they are for a
+    well-formed model) and with the pairwise distinctness of its states, which makes the method
+    complete once ``k`` passes the longest loop-free path.
+    """
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.invariant = run.invariant
+        self.session = run.session
+        self.encoding = run.encoding
+        self.solver = run.session.new_solver()
+        self.frames: list[list[z3.ArithRef]] = []
+        self.strengthen = self.bounds_inductive()
+
+    def bounds_inductive(self) -> bool:
+        encoding = self.encoding
+        with self.session.scope(self.solver) as solver:
+            solver.add(encoding.bounds, encoding.relation,
+                       z3.Not(encoding.bounds_of(encoding.next)))
+            return self.session.check(solver).outcome is Outcome.UNSAT
+
+    def frame(self, depth: int) -> list[z3.ArithRef]:
+        while len(self.frames) <= depth:
+            number = len(self.frames)
+            frame = [self.encoding.constant(f"{v.name}@i{number}")
+                     for v in self.run.system.variables]
+            if self.strengthen:
+                self.solver.add(self.encoding.bounds_of(frame))
+            if self.invariant is not None:
+                self.solver.add(self.invariant.formula(frame))
+            if number > 0:
+                previous = self.frames[number - 1]
+                self.solver.add(self.encoding.at(self.encoding.relation, previous,
+                                                 f"i{number - 1}", frame))
+                for older in self.frames:
+                    self.solver.add(z3.Or([a != b for a, b in zip(older, frame, strict=True)],
+                                          self.encoding.context))
+            self.frames.append(frame)
+        return self.frames[depth]
+
+    def proves(self, goal: _Goal, depth: int) -> bool:
+        """Base case: BMC found no goal state on paths shorter than ``depth``."""
+        if depth == 0:
+            return False
+        frames = [self.frame(k) for k in range(depth + 1)]
+        encoding = self.encoding
+        with self.session.scope(self.solver) as solver:
+            for k in range(depth):
+                solver.add(z3.Not(encoding.at(goal.state, frames[k], f"i{k}")))
+            solver.add(encoding.at(goal.state, frames[depth], f"i{depth}"))
+            left = self.session.milliseconds_left()
+            answer = self.session.check(solver, max(1, min(left // 20, 2000)))
+        return answer.outcome is Outcome.UNSAT
+
+
+# ---------------------------------------------------------------- traces
+
+
+def _ending(system: TransitionSystem, prop: Property, path: list[int], states: list[State]
+            ) -> Ending:
+    """Why the concrete path violates ``prop``: its last step, its last state, or a deadlock."""
+    if path:
+        last = system.transitions[path[-1]]
+        for check in last.checks:
+            if check.property is prop and evaluate(check.bad, states[-2]):
+                return Ending(prop, check.message, last.step.span)
+    final = states[-1]
+    for location_check in system.location_checks:
+        check = location_check.check
+        pc = system.threads[location_check.thread].pc
+        if (check.property is prop and final[pc] == location_check.location
+                and evaluate(check.bad, final)):
+            return Ending(prop, check.message, location_check.step.span)
+    if prop is Property.DEADLOCK:
+        return _deadlock_ending(system, final)
+    raise ReplayError(f"the z3 trace of {prop.value} does not end in a violation")
+
+
+def _deadlock_ending(system: TransitionSystem, final: State) -> Ending:
+    compiled = compile_system(system)
+    packed = compiled.pack(final)
+    out, stuck = compiled.successors(packed)
+    edges = wait_edges(system, compiled, packed, stuck)
+    if stuck and has_cycle(edges, stuck):
+        cycle = cycle_of(edges, stuck)
+        spans = [system.transitions[e.transition].step.span for e in cycle]
+        names = [system.threads[e.waiter].name for e in cycle]
+        return Ending(
+            Property.DEADLOCK,
+            "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other",
+            spans[0],
+            tuple((e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans, strict=True)),
+            tuple(stuck),
+        )
+    if stuck and not out:
+        unfinished = ", ".join(system.threads[t].name for t in stuck)
+        return Ending(
+            Property.DEADLOCK,
+            f"deadlock: no thread can move; {unfinished} never finish",
+            _first_span(system, final, stuck),
+            (),
+            tuple(stuck),
+        )
+    raise ReplayError("the deadlock trace ends in a state where threads can still move")
+
+
+def _first_span(system: TransitionSystem, final: State, stuck: list[int]) -> Span | None:
+    for thread in stuck:
+        location = final[system.threads[thread].pc]
+        for transition in system.transitions:
+            if (transition.thread == thread and transition.source == location
+                    and transition.step.span is not None):
+                return transition.step.span
+    return None
+
+
+def _trace(system: TransitionSystem, goal: _Goal) -> Trace:
+    if goal.path is None or goal.property is None:
+        raise ReplayError(f"no z3 path for {goal.label()}")
+    initial, path = goal.path
+    states = [initial]
+    for index in path:
+        states.append(step_state(system, states[-1], index))
+    ending = _ending(system, goal.property, path, states)
+    return replay(system, initial, path, ending, states[1:])
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def check(
+    system: TransitionSystem,
+    budget: Budget | None = None,
+    properties: frozenset[Property] = frozenset(ALL_PROPERTIES),
+) -> ModeResult:
+    """Judge every property of ``system`` with z3 (same contract as :func:`explicit.check`).
+
+    ``budget.timeout`` bounds the whole check (None: :data:`DEFAULT_TIMEOUT` seconds);
+    ``budget.max_states`` bounds the BMC unrolling depth (a path of ``d`` steps visits ``d+1``
+    states).  Memory is not bounded by this engine.
+    """
+    budget = budget or Budget()
+    started = time.monotonic()
+    timeout = budget.timeout if budget.timeout is not None else DEFAULT_TIMEOUT
+    session = Session(started + timeout)
+    encoding = _Encoding(system, session.context)
+    goals = _goals(encoding, properties)
+    run = _Run(system, session, encoding, goals, budget.max_states)
+    try:
+        run.pair_invariant(SAMPLES)
+        if run.open_goals():
+            run.spacer()
+        run.bmc()
+    except OutOfTime:
+        for goal in run.open_goals():
+            goal.unknown.append(f"time budget of {timeout:g} s ran out")
+    results: list[PropertyResult] = []
+    reasons: list[str] = []
+    for goal in goals:
+        if goal.property is None:
+            continue
+        if goal.reachable and goal.path is not None:
+            results.append(PropertyResult(goal.property, Verdict.VIOLATED, _trace(system, goal)))
+        elif goal.reachable is False:
+            results.append(PropertyResult(goal.property, Verdict.HOLDS))
+        else:
+            results.append(PropertyResult(goal.property, Verdict.UNKNOWN))
+            reasons.append(_why(goal, run.depth))
+    refused, code_reasons = _refused(run)
+    violated = any(r.verdict is Verdict.VIOLATED for r in results)
+    if not violated:
+        reasons += code_reasons
+    if violated:
+        verdict = Verdict.VIOLATED
+    elif reasons:
+        verdict = Verdict.UNKNOWN
+    elif refused:
+        verdict = Verdict.REFUSES
+    else:
+        verdict = Verdict.HOLDS
+    return ModeResult(
+        spec=system.name,
+        mode=system.mode,
+        engine=ENGINE,
+        verdict=verdict,
+        properties=tuple(results),
+        refused_with=refused,
+        statistics=Statistics(0, session.calls, run.depth,
+                              round(time.monotonic() - started, 3)),
+        reason="; ".join(reasons) if verdict is Verdict.UNKNOWN else "",
+    )
+
+
+def _why(goal: _Goal, depth: int) -> str:
+    detail = goal.unknown[-1] if goal.unknown else "not settled"
+    return f"{goal.label()} neither refuted nor proved: {detail} (BMC reached depth {depth})"
+
+
+def _refused(run: _Run) -> tuple[tuple[ReturnCode, ...], list[str]]:
+    """The error codes returned when OK never is (else none), and what stayed undecided."""
+    codes = [g for g in run.goals if g.code is not None]
+    ok = [g for g in codes if g.code is ReturnCode.OK]
+    if ok and ok[0].reachable:
+        return (), []
+    undecided = [g for g in codes if g.reachable is None]
+    if undecided:
+        return (), [_why(g, run.depth) for g in undecided]
+    returned = sorted((g.code for g in codes if g.reachable and g.code is not None),
+                      key=lambda c: c.value)
+    return tuple(returned), []
