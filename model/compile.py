@@ -89,15 +89,7 @@ class BodyCompiler:
 
     def state_migrated(self, frame: Frame) -> Expr:
         """The page's state points at this migrator's new page (mapping or a spec pointer)."""
-        assert_callback(frame)
-        target = const(frame_migrator(frame) + 1)
-        switched = [eq(var(self.res.mapping[frame.page]), target)]
-        switched += [
-            eq(var(index), target)
-            for (_, page), index in self.res.pointers.items()
-            if page == frame.page
-        ]
-        return or_(*switched)
+        return self.res.state_migrated(frame_migrator(frame), frame.page)
 
     def held_locks(self, frame: Frame) -> list[LockInstance]:
         """The locks a callback must have released when it returns (not the caller's)."""
@@ -728,10 +720,6 @@ def frame_migrator(frame: Frame) -> int:
     if frame.migrator is None:
         raise ValueError("a callback step compiled outside a migrator")
     return frame.migrator
-
-
-def assert_callback(frame: Frame) -> None:
-    frame_migrator(frame)
 
 
 _ = (LockKind,)

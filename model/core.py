@@ -23,7 +23,7 @@ from model.build import DONE, SystemBuilder, ThreadBuilder
 from model.compile import BodyCompiler, Frame
 from model.kinds import Mode, Property, ReturnCode
 from model.locks import ExclusiveLock, holds_any
-from model.params import BatchLock, BatchOrder, Params
+from model.params import BatchLock, BatchOrder, NoCopyFlow, Params
 from model.resources import Resources, allocate, page_layout, page_name
 from model.ts import (
     TRUE,
@@ -99,8 +99,7 @@ def _caller_holds(spec: ast.Spec, params: Params, res: Resources) -> None:
         return
     if params.migrators != 1:
         raise ValueError(
-            f"{held[0].span}: 'caller holds' needs exactly one migrator, not "
-            f"{params.migrators}"
+            f"{held[0].span}: 'caller holds' needs exactly one migrator, not {params.migrators}"
         )
     variables = res.system.variables
     for ref in held:
@@ -354,9 +353,13 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
     unlock_phase = [thread.location(f"unlock page{res.suffix(p)}") for p in pages]
     thread.entry = lock_phase[0]
     blocking = res.params.batch_lock is BatchLock.BLOCKING
+    device_first = res.params.nocopy_flow is NoCopyFlow.MIGRATE_VMA
+    after_locks = dma if device_first else call_phase[0]
+    after_callbacks = unlock_phase[0] if device_first else dma
+    after_dma = call_phase[0] if device_first else unlock_phase[0]
     for i, p in enumerate(pages):
         sfx = res.suffix(p)
-        following = lock_phase[i + 1] if i + 1 < len(pages) else call_phase[0]
+        following = lock_phase[i + 1] if i + 1 < len(pages) else after_locks
         old = res.old_lock[p]
         take = old.acquire(me)
         check_wb = thread.location(f"page{sfx} locked")
@@ -407,7 +410,7 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
             _core(f"trylock_page(new page{sfx}): taken"),
         )
     for i, p in enumerate(pages):
-        following = call_phase[i + 1] if i + 1 < len(pages) else dma
+        following = call_phase[i + 1] if i + 1 < len(pages) else after_callbacks
         slot = var(state[p])
         on_return = {code: following for code in ReturnCode}
         return_updates: dict[ReturnCode, tuple[tuple[int, Expr], ...]] = {
@@ -430,7 +433,7 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
             (),
             _core(f"call the callback for page{res.suffix(p)} (SYNC_NO_COPY)"),
         )
-    _dma_copy(res, thread, m, pages, state, dma, unlock_phase[0])
+    _dma_copy(res, thread, m, pages, state, dma, after_dma, LOCKED if device_first else STATE_MOVED)
     for i, p in enumerate(pages):
         sfx = res.suffix(p)
         following = unlock_phase[i + 1] if i + 1 < len(pages) else DONE
@@ -476,8 +479,11 @@ def _dma_copy(
     state: dict[int, int],
     location: int,
     following: int,
+    copied: int,
 ) -> None:
-    """The DMA transfer copies every page whose callback migrated its state, page by page.
+    """The DMA transfer copies every page in slot state ``copied``, page by page: pages whose
+    callback migrated their state (the intended flow), or every locked page before any callback
+    ran (migrate_vma as merged, which copy-order reports).
 
     Copying page by page allows no outcome that one atomic transfer does not: every page is
     locked by the migrator throughout, and a write to page i between the copies of pages j and
@@ -490,10 +496,15 @@ def _dma_copy(
     )
     for i, p in enumerate(pages):
         here, after = locations[i], locations[i + 1]
-        moved = eq(var(state[p]), const(STATE_MOVED))
+        moved = eq(var(state[p]), const(copied))
         key = (m, p)
         sfx = res.suffix(p)
         checks = (
+            Check(
+                Property.COPY_ORDER,
+                not_(res.state_migrated(m, p)),
+                f"the DMA copy of page{sfx} runs before the page's state migrated",
+            ),
             Check(
                 Property.LOST_UPDATE,
                 eq(var(res.fresh[key]), const(1)),

@@ -32,6 +32,18 @@ class BatchOrder(Enum):
     OPPOSITE = "opposite"
 
 
+class NoCopyFlow(Enum):
+    """Which SYNC_NO_COPY batch flow the core follows.
+
+    INTENDED: callbacks migrate state, then one DMA copy, then unlock (commit 2916ecc0f9).
+    MIGRATE_VMA: the flow of migrate_vma() as merged in 4.14: the driver's alloc_and_copy()
+    copies every locked page *before* migrate_vma_pages() calls the callbacks.
+    """
+
+    INTENDED = "intended"
+    MIGRATE_VMA = "migrate_vma"
+
+
 class Contents(Enum):
     """Whether the old page's contents must reach the new page (balloon pages hold none)."""
 
@@ -51,6 +63,7 @@ class Params:
     batch_lock: BatchLock = BatchLock.TRYLOCK
     batch_order: BatchOrder = BatchOrder.SAME
     contents: Contents = Contents.KEPT
+    nocopy_flow: NoCopyFlow = NoCopyFlow.INTENDED
 
     def override(self, **values: object) -> Params:
         """A copy with every value that is not None replaced."""
@@ -63,6 +76,7 @@ _ENUMS: dict[str, type[Enum]] = {
     "batch_lock": BatchLock,
     "batch_order": BatchOrder,
     "contents": Contents,
+    "nocopy_flow": NoCopyFlow,
 }
 PARAM_NAMES = tuple(f.name for f in fields(Params))
 

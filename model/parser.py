@@ -40,7 +40,15 @@ STATEMENT_KEYWORDS = frozenset(
 )
 DECLARATION_KEYWORDS = frozenset(
     {
-        "spec", "source", "lock", "var", "pointer", "param", "callback", "actor", "expect",
+        "spec",
+        "source",
+        "lock",
+        "var",
+        "pointer",
+        "param",
+        "callback",
+        "actor",
+        "expect",
         "caller",
     }
 )
@@ -217,9 +225,7 @@ class Parser:
                         self.expect("page", "after 'on' (actor NAME on page N)")
                         page, _ = self.integer("a page number")
                     body = self.block()
-                    actors.append(
-                        ast.Actor(actor_name.text, body, self.span_from(tok), page=page)
-                    )
+                    actors.append(ast.Actor(actor_name.text, body, self.span_from(tok), page=page))
                 elif self.accept("caller"):
                     self.expect("holds", "after 'caller' (caller holds LOCK)")
                     held = [self.lock_ref()]

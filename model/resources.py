@@ -20,7 +20,7 @@ from model.build import SystemBuilder
 from model.kinds import LockKind, Mode
 from model.locks import ExclusiveLock, LockInstance, ReaderWriterLock
 from model.params import Contents, Params
-from model.ts import ThreadRole, VarRole
+from model.ts import Expr, ThreadRole, VarRole, const, eq, or_, var
 
 
 def page_name(page: int, total: int) -> str:
@@ -73,6 +73,13 @@ class Resources:
         if name in self.shared_vars:
             return self.shared_vars[name]
         return self.page_vars[(name, page)]
+
+    def state_migrated(self, migrator: int, page: int) -> Expr:
+        """The page's state points at ``migrator``'s new page: the mapping or a spec pointer."""
+        target = const(migrator + 1)
+        switched = [eq(var(self.mapping[page]), target)]
+        switched += [eq(var(index), target) for (_, p), index in self.pointers.items() if p == page]
+        return or_(*switched)
 
     def locks_of_page(self, page: int) -> list[LockInstance]:
         """Every declared lock a thread working on ``page`` can take, plus its buffer lock."""

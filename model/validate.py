@@ -150,10 +150,13 @@ def _check_caller_holds(spec: ast.Spec, report: _Report) -> None:
         if decl is None:
             report.error(ref.span, f"caller holds '{ref.name}', which is not a declared lock")
         elif decl.scope is not ast.Scope.SHARED or decl.kind.shared:
-            report.error(ref.span, f"caller holds needs a lock shared by all pages with one "
-                         f"holder; {ref.name} is a {decl.kind.value}"
-                         + (" per page" if decl.scope is ast.Scope.PER_PAGE else ""),
-                         ((decl.span, "declared here"),))
+            report.error(
+                ref.span,
+                f"caller holds needs a lock shared by all pages with one "
+                f"holder; {ref.name} is a {decl.kind.value}"
+                + (" per page" if decl.scope is ast.Scope.PER_PAGE else ""),
+                ((decl.span, "declared here"),),
+            )
     for actor in spec.actors:
         if actor.page is not None and actor.page < 0:
             report.error(actor.span, "pages are numbered from 0")
@@ -271,8 +274,11 @@ class _Body:
             if ref.access is not ast.Access.EXCLUSIVE:
                 report.error(ref.span, f"{ref.name} has no read or write side")
             if ref.page is not None and self.actor is None:
-                report.error(ref.span, f"{ref.name}[{ref.page}] names another page: only an "
-                             "actor may; the callback works on its own page")
+                report.error(
+                    ref.span,
+                    f"{ref.name}[{ref.page}] names another page: only an "
+                    "actor may; the callback works on its own page",
+                )
             if ref.page is not None and ref.page < 0:
                 report.error(ref.span, "pages are numbered from 0")
             return

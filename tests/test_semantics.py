@@ -412,3 +412,21 @@ def test_page_index_names_another_pages_lock() -> None:
         ("walker", "page lock 1"),
     }
     assert Property.DEADLOCK not in violated(text, Mode.SYNC)
+
+
+def test_the_merged_migrate_vma_flow_copies_before_the_state_migrates() -> None:
+    locked_writer = spec(
+        "return call migrate_page",
+        "param nocopy_flow = migrate_vma",
+        "actor user { lock page\nwrite page\nunlock page }",
+    )
+    assert violated(locked_writer, Mode.SYNC_NO_COPY) == {Property.COPY_ORDER}
+    intended = locked_writer.replace("param nocopy_flow = migrate_vma", "")
+    assert violated(intended, Mode.SYNC_NO_COPY) == set()
+    pointer_writer = AIO_LIKE.replace(
+        "{copy}", "if mode == SYNC_NO_COPY { copy_states } else { copy }"
+    ).replace("{repoint}", "repoint ring") + "param nocopy_flow = migrate_vma\n"
+    assert violated(pointer_writer, Mode.SYNC_NO_COPY) == {
+        Property.COPY_ORDER,
+        Property.LOST_UPDATE,
+    }
