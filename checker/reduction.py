@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.ts import Expr, Op, ThreadRole, TransitionSystem, variables_of
+from model.ts import Expr, Op, ThreadRole, TransitionSystem, apply_binary, variables_of
 
 Valuation = tuple[int | None, ...]
 
@@ -72,17 +72,7 @@ def partial_evaluate(expr: Expr, known: dict[int, int]) -> int | None:
     left, right = (partial_evaluate(a, known) for a in expr.args)
     if left is None or right is None:
         return None
-    if op is Op.EQ:
-        return int(left == right)
-    if op is Op.NE:
-        return int(left != right)
-    if op is Op.LT:
-        return int(left < right)
-    if op is Op.LE:
-        return int(left <= right)
-    if op is Op.ADD:
-        return left + right
-    return left - right
+    return apply_binary(op, left, right)
 
 
 @dataclass(frozen=True, slots=True)

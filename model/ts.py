@@ -171,6 +171,11 @@ def evaluate(expr: Expr, state: State) -> int:
         cond, then, other = expr.args
         return evaluate(then, state) if evaluate(cond, state) else evaluate(other, state)
     left, right = (evaluate(a, state) for a in expr.args)
+    return apply_binary(op, left, right)
+
+
+def apply_binary(op: Op, left: int, right: int) -> int:
+    """The value of a comparison or arithmetic operator on two integers."""
     if op is Op.EQ:
         return int(left == right)
     if op is Op.NE:
