@@ -76,6 +76,31 @@ class Binary:
 SExpr = Name | IntLit | ModeTest | Unary | Binary
 
 
+def describe(expr: SExpr) -> str:
+    """An expression as a person reads it in messages and traces."""
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, IntLit):
+        return str(expr.value)
+    if isinstance(expr, ModeTest):
+        return "mode in {" + ", ".join(sorted(m.value for m in expr.modes)) + "}"
+    if isinstance(expr, Unary):
+        return f"!{describe(expr.arg)}"
+    return f"{describe(expr.left)} {expr.op} {describe(expr.right)}"
+
+
+def describe_condition(cond: Cond) -> str:
+    """A branch condition as a person reads it."""
+    if isinstance(cond, NotCond):
+        return "!" + describe_condition(cond.arg)
+    if isinstance(cond, TryLockCond):
+        side = "" if cond.target.access is Access.EXCLUSIVE else f" {cond.target.access.value}"
+        return f"trylock {cond.target.name}{side}"
+    if isinstance(cond, MoveMappingCond):
+        return "move_mapping"
+    return describe(cond.expr)
+
+
 # ---------------------------------------------------------------- conditions with effects
 
 

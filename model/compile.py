@@ -312,7 +312,7 @@ class BodyCompiler:
         if expr.op is Op.CONST:
             return then if expr.value else other
         entry = self.new_location(frame, "if")
-        text = _describe(cond.expr)
+        text = ast.describe(cond.expr)
         thread = frame.thread
         thread.add(entry, then, expr, (), self.step(StepKind.BRANCH, f"{text}: true", cond.span))
         thread.add(
@@ -602,7 +602,7 @@ class BodyCompiler:
             next_location,
             TRUE,
             ((index, ite(in_range, value, var(index))),),
-            self.step(StepKind.ASSIGN, f"{stmt.name} = {_describe(stmt.value)}", stmt.span),
+            self.step(StepKind.ASSIGN, f"{stmt.name} = {ast.describe(stmt.value)}", stmt.span),
             checks=(
                 Check(
                     Property.ASSERTION,
@@ -614,7 +614,7 @@ class BodyCompiler:
         return entry
 
     def await_(self, stmt: ast.AwaitStmt, next_location: int, frame: Frame) -> int:
-        text = f"await {_describe(stmt.cond)}"
+        text = f"await {ast.describe(stmt.cond)}"
         entry = self.new_location(frame, text)
         self.sleep_checks(frame, entry, text, stmt.span)
         frame.thread.add(
@@ -627,7 +627,7 @@ class BodyCompiler:
         return entry
 
     def assertion(self, stmt: ast.AssertStmt, next_location: int, frame: Frame) -> int:
-        text = f"assert {_describe(stmt.cond)}"
+        text = f"assert {ast.describe(stmt.cond)}"
         entry = self.new_location(frame, text)
         frame.thread.add(
             entry,
@@ -702,18 +702,6 @@ def _select(cases: list[tuple[Expr, ExclusiveLock]], pick: object) -> Expr:
 
 def _side(ref: ast.LockRef) -> str:
     return "" if ref.access is ast.Access.EXCLUSIVE else f" {ref.access.value}"
-
-
-def _describe(expr: ast.SExpr) -> str:
-    if isinstance(expr, ast.Name):
-        return expr.name
-    if isinstance(expr, ast.IntLit):
-        return str(expr.value)
-    if isinstance(expr, ast.ModeTest):
-        return "mode in {" + ", ".join(sorted(m.value for m in expr.modes)) + "}"
-    if isinstance(expr, ast.Unary):
-        return f"!{_describe(expr.arg)}"
-    return f"{_describe(expr.left)} {expr.op} {_describe(expr.right)}"
 
 
 def frame_migrator(frame: Frame) -> int:

@@ -412,8 +412,20 @@ def _inner_blocks(stmt: ast.Stmt) -> Iterable[ast.Block]:
 Held = frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """The last branch a path took, to explain an error found on that path."""
+
+    span: Span
+    text: str
+
+
+Paths = dict[Held, _Why | None]
+
+
 class _HeldLocks:
-    """Which locks (and the page reference) may be held at each statement, per mode."""
+    """Which locks (and the page reference) may be held at each statement, per mode; each set
+    of held locks remembers the last branch that led to it, for the error's note."""
 
     def __init__(self, spec: ast.Spec, report: _Report, mode: Mode) -> None:
         self.spec = spec
@@ -425,28 +437,34 @@ class _HeldLocks:
     def body(self, block: ast.Block, callback: bool) -> None:
         callers = {_key(ref) for ref in self.spec.held_by_caller(self.mode)}
         start: Held = frozenset({"page", "newpage"} | callers) if callback else frozenset()
-        self.block(block, {start})
+        self.block(block, {start: None})
 
-    def block(self, block: ast.Block, paths: set[Held]) -> set[Held]:
+    def block(self, block: ast.Block, paths: Paths) -> Paths:
         for stmt in block.statements:
             if not paths:
                 return paths
             paths = self.statement(stmt, paths)
             if len(paths) > MAX_PATHS:
-                paths = set(list(paths)[:MAX_PATHS])
+                paths = dict(list(paths.items())[:MAX_PATHS])
         return paths
 
-    def statement(self, stmt: ast.Stmt, paths: set[Held]) -> set[Held]:
+    @staticmethod
+    def change(paths: Paths, add: str = "", remove: str = "") -> Paths:
+        changed: Paths = {}
+        for held, why in paths.items():
+            after = (held | {add}) if add else held
+            changed.setdefault(after - {remove} if remove else after, why)
+        return changed
+
+    def statement(self, stmt: ast.Stmt, paths: Paths) -> Paths:
         if isinstance(stmt, ast.LockStmt):
-            return {held | {_key(stmt.target)} for held in paths}
+            return self.change(paths, add=_key(stmt.target))
         if isinstance(stmt, ast.UnlockStmt):
+            name = _key(stmt.target)
             self.require(
-                _key(stmt.target),
-                paths,
-                stmt.span,
-                f"unlock of {_key(stmt.target)}, which is not held on some path",
+                name, paths, stmt.span, f"unlock of {name}, which is not held on some path"
             )
-            return {held - {_key(stmt.target)} for held in paths}
+            return self.change(paths, remove=name)
         if isinstance(stmt, ast.WritepageStmt):
             self.require(
                 "page",
@@ -454,12 +472,12 @@ class _HeldLocks:
                 stmt.span,
                 "writepage needs the old page locked, and it is not on some path",
             )
-            return {held - {"page"} for held in paths}
+            return self.change(paths, remove="page")
         if isinstance(stmt, ast.RefStmt):
             if stmt.take:
-                return {held | {"ref"} for held in paths}
+                return self.change(paths, add="ref")
             self.require("ref", paths, stmt.span, "put ref without a reference held on some path")
-            return {held - {"ref"} for held in paths}
+            return self.change(paths, remove="ref")
         if isinstance(stmt, ast.WriteStmt) and stmt.via == "ref":
             self.require(
                 "ref",
@@ -469,13 +487,16 @@ class _HeldLocks:
             )
             return paths
         if isinstance(stmt, (ast.ReturnStmt, ast.ReturnCallStmt)):
-            return set()
+            return {}
         if isinstance(stmt, ast.IfStmt):
             return self.branch(stmt, paths)
         if isinstance(stmt, ast.EitherStmt):
-            result: set[Held] = set()
-            for branch in stmt.branches:
-                result |= self.block(branch, set(paths))
+            result: Paths = {}
+            for number, branch in enumerate(stmt.branches, start=1):
+                why = _Why(branch.span, f"through branch {number} of 'either'")
+                taken: Paths = {held: why for held in paths}
+                for held, reason in self.block(branch, taken).items():
+                    result.setdefault(held, reason)
             return result
         if isinstance(stmt, ast.RepeatStmt):
             count = stmt.count if isinstance(stmt.count, int) else self.writes
@@ -484,35 +505,44 @@ class _HeldLocks:
             return paths
         return paths
 
-    def branch(self, stmt: ast.IfStmt, paths: set[Held]) -> set[Held]:
-        then_paths, other_paths = set(paths), set(paths)
+    def branch(self, stmt: ast.IfStmt, paths: Paths) -> Paths:
         cond = stmt.cond
+        text = ast.describe_condition(cond)
+        then_paths: Paths = {h: _Why(cond.span, f"where '{text}' is true") for h in paths}
+        other_paths: Paths = {h: _Why(cond.span, f"where '{text}' is false") for h in paths}
         negated = False
         while isinstance(cond, ast.NotCond):
             negated = not negated
             cond = cond.arg
         if isinstance(cond, ast.TryLockCond):
-            taken = {held | {_key(cond.target)} for held in paths}
+            name = _key(cond.target)
             if negated:
-                other_paths = taken
+                other_paths = self.change(other_paths, add=name)
             else:
-                then_paths = taken
+                then_paths = self.change(then_paths, add=name)
         elif isinstance(cond, ast.ExprCond):
             decided = _mode_only(cond.expr, self.mode)
             if decided is True:
-                other_paths = set()
+                other_paths = {}
             elif decided is False:
-                then_paths = set()
-        result = self.block(stmt.then, then_paths) if then_paths else set()
+                then_paths = {}
+        result = self.block(stmt.then, then_paths) if then_paths else {}
+        rest = other_paths
         if stmt.other is not None:
-            result |= self.block(stmt.other, other_paths) if other_paths else set()
-        else:
-            result |= other_paths
+            rest = self.block(stmt.other, other_paths) if other_paths else {}
+        for held, why in rest.items():
+            result.setdefault(held, why)
         return result
 
-    def require(self, name: str, paths: set[Held], span: Span, message: str) -> None:
-        if any(name not in held for held in paths):
-            self.report.error(span, message)
+    def require(self, name: str, paths: Paths, span: Span, message: str) -> None:
+        missing = [why for held, why in paths.items() if name not in held]
+        if not missing:
+            return
+        why = missing[0]
+        notes: tuple[tuple[Span | None, str], ...] = ()
+        if why is not None:
+            notes = ((why.span, f"on the path {why.text}"),)
+        self.report.error(span, message, notes)
 
 
 def _key(ref: ast.LockRef) -> str:
