@@ -70,12 +70,6 @@ def validate(spec: ast.Spec) -> tuple[Diagnostic, ...]:
             spec.span, "no 'source \"FILE: FUNCTION\"' line: cite the kernel code this spec models"
         )
     _Body(spec, report, None).block(spec.callback)
-    if not _always_returns(spec.callback):
-        report.error(
-            _end_of(spec.callback),
-            "the callback can reach its end without 'return': add 'return OK' or "
-            "another return code",
-        )
     for actor in spec.actors:
         _Body(spec, report, actor).block(actor.body)
     _unreachable(spec.callback, report)
@@ -437,7 +431,16 @@ class _HeldLocks:
     def body(self, block: ast.Block, callback: bool) -> None:
         callers = {_key(ref) for ref in self.spec.held_by_caller(self.mode)}
         start: Held = frozenset({"page", "newpage"} | callers) if callback else frozenset()
-        self.block(block, {start: None})
+        ends = self.block(block, {start: None})
+        if callback and ends:
+            why = next(iter(ends.values()))
+            notes = () if why is None else ((why.span, f"on the path {why.text}"),)
+            self.report.error(
+                _end_of(block),
+                "the callback can reach its end without 'return': add 'return OK' or "
+                "another return code",
+                notes,
+            )
 
     def block(self, block: ast.Block, paths: Paths) -> Paths:
         for stmt in block.statements:
