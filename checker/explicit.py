@@ -73,6 +73,7 @@ class _Search:
         self.returns = {i: t.returns for i, t in enumerate(system.transitions) if t.returns}
         self.returned: set[ReturnCode] = set()
         self.found: dict[Property, _Found] = {}
+        self.complete = False
         self.fired = 0
         self.fired_transitions = bytearray(len(system.transitions))
         self.depth = 0
@@ -256,6 +257,7 @@ class _Search:
             frontier = next_frontier
             if frontier:
                 self.depth += 1
+        self.complete = not frontier
 
     def ample(
         self, reducer: Reducer, packed: Packed, out: list[tuple[int, Packed]]
@@ -355,7 +357,9 @@ def check(
         engine=ENGINE,
         verdict=overall_verdict(results, reason, refused),
         properties=tuple(results),
-        refused_with=refused if refused and ReturnCode.OK not in search.returned else (),
+        refused_with=refused
+        if refused and ReturnCode.OK not in search.returned and search.complete
+        else (),
         statistics=search.statistics(),
         reason=reason,
         covered=search.covered(),
