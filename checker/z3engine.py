@@ -29,28 +29,31 @@ This is the only module of migcheck that imports z3.
 from __future__ import annotations
 
 import itertools
+import operator
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
 import z3
 
-from checker.budget import Budget
+from checker import explicit
+from checker.budget import Budget, BudgetExceeded
 from checker.codegen import CompiledSystem, compile_system
 from checker.deadlock import cycle_of, has_cycle, wait_edges
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, ReplayError, replay, step_state
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode
 from model.span import Span
-from model.ts import Expr, Op, State, TransitionSystem, evaluate
+from model.ts import Expr, Op, State, TransitionSystem, evaluate, variables_of
 
 ENGINE = "z3"
 DEFAULT_TIMEOUT = 60.0
 SEED = 0
 SAMPLES = 100_000
+REACHABLE_LIMIT = 200_000
 
 
 # ---------------------------------------------------------------- session
@@ -448,7 +451,7 @@ class _Run:
     goals: list[_Goal]
     max_depth: int | None
     depth: int = 0
-    invariant: _PairInvariant | None = None
+    invariant: _Projections | None = None
     proof_log: dict[str, str] = field(default_factory=dict)
 
     def open_goals(self) -> list[_Goal]:
@@ -460,26 +463,111 @@ class _Run:
             return True
         return not any(g.code is ReturnCode.OK and g.reachable for g in self.goals)
 
-    # ------------------------------------------------------------ the pair invariant
+    # ------------------------------------------------------------ invariants
+
+    def reachable_invariant(self, limit: int) -> bool:
+        """Prove goals by an invariant whose candidates are the complete reachable set.
+
+        The unreduced explicit search enumerates every reachable state (when there are at most
+        ``limit``); the candidate invariant keeps, for every pair of variables and for the
+        variables each goal reads, the value tuples that occur.  z3 then closes it (Houdini:
+        clauses that fail initiation or consecution are dropped) and asks each goal against it,
+        so the proof rests on z3 alone: a state the search missed can only weaken the invariant
+        or leave a goal open, never prove one.  A return code counts as reachable when a path
+        of the search to it replays through the reference semantics.  False when the state
+        space is larger than ``limit``, the search could not finish, or z3 gave up.
+        """
+        started = time.monotonic()
+        system = self.system
+        compiled = compile_system(system)
+        seconds = max(0.0, self.session.deadline - started)
+        search = explicit._Search(system, Budget(max_states=limit, timeout=seconds),
+                                 frozenset(ALL_PROPERTIES), None, compiled)
+        try:
+            search.run()
+        except BudgetExceeded as exhausted:
+            self.proof_log["reachable invariant"] = f"not tried: {exhausted.reason}"
+            return False
+        if search.all_found():
+            self.proof_log["reachable invariant"] = "not tried: the search stopped early"
+            return False
+        invariant = _Projections(self.encoding, _goal_scopes(system))
+        invariant.include_all([compiled.unpack(packed) for packed in search.states])
+        self.settle_returns(search)
+        claimed = [g for g in self.goals if g.reachable is None and (
+            g.property is None or g.property not in search.found)]
+        kept = invariant.close(self.session, self.encoding,
+                               claims=[z3.Not(g.state) for g in claimed])
+        closed = kept is not None
+        spent = time.monotonic() - started
+        self.proof_log["reachable invariant"] = (
+            f"{len(search.states)} states, {len(invariant.scopes)} scopes, "
+            f"{'inductive' if closed else 'not closed'} after {invariant.rounds} rounds "
+            f"({invariant.dropped} clauses dropped) in {spent:.2f} s"
+        )
+        if kept is not None:
+            for goal, survived in zip(claimed, kept, strict=True):
+                if survived:
+                    goal.reachable, goal.how = False, "reachable invariant"
+            self.prove_by(invariant, "reachable invariant")
+        return closed
+
+    def settle_returns(self, search: explicit._Search) -> None:
+        """Mark a return code reachable when the search reached a state that returns it and
+        the path there replays through :func:`checker.trace.step_state`."""
+        system = self.system
+        wanted = {g.code: g for g in self.goals if g.code is not None and g.reachable is None}
+        returning = [(i, t) for i, t in enumerate(system.transitions) if t.returns in wanted]
+        if not returning:
+            return
+        for number, packed in enumerate(search.states):
+            state = search.compiled.unpack(packed)
+            for index, transition in returning:
+                goal = None if transition.returns is None else wanted.get(transition.returns)
+                if (goal is None or goal.reachable
+                        or state[system.threads[transition.thread].pc] != transition.source
+                        or not evaluate(transition.guard, state)):
+                    continue
+                root, path, _ = search.path_to(number)
+                if _replays(system, search.compiled.unpack(search.states[root]), path + [index]):
+                    goal.reachable, goal.how = True, "returned on a replayed path"
+            if all(g.reachable for g in wanted.values()):
+                return
 
     def pair_invariant(self, samples: int) -> None:
         """Prove the goals that contradict an inductive invariant of the pair domain."""
         started = time.monotonic()
-        invariant = _PairInvariant(self, samples)
+        system = self.system
+        width = len(system.variables)
+        invariant = _Projections(self.encoding, itertools.combinations(range(width), 2))
+        compiled = compile_system(system)
+        chooser = random.Random(SEED)
+        starts = [compiled.pack(s) for s in itertools.islice(system.initial_states(), 64)]
+        fired: set[int] = set()
+        for state in _sample(compiled, chooser, starts, samples, fired):
+            invariant.include(state)
         for goal in self.goals:
             if goal.code is not None and any(
-                self.system.transitions[i].returns is goal.code for i in invariant.fired
+                system.transitions[i].returns is goal.code for i in fired
             ):
                 goal.reachable, goal.how = True, "returned on a sampled run"
-        closed = invariant.close()
+
+        def grow(state: State) -> None:
+            for found in _sample(compiled, chooser, [compiled.pack(state)], samples // 20):
+                invariant.include(found)
+
+        closed = invariant.close(self.session, self.encoding, grow) is not None
         spent = time.monotonic() - started
         self.proof_log["pair invariant"] = (
             f"{'inductive' if closed else 'not closed'} after {invariant.rounds} rounds "
             f"in {spent:.2f} s"
         )
-        if not closed:
-            return
-        self.invariant = invariant
+        if closed:
+            self.invariant = invariant
+            self.prove_by(invariant, "pair invariant")
+
+    def prove_by(self, invariant: _Projections, name: str) -> None:
+        """Settle as unreachable every open goal that contradicts an inductive ``invariant``."""
         solver = self.session.new_solver()
         solver.add(invariant.formula(self.encoding.now))
         for goal in self.goals:
@@ -489,7 +577,7 @@ class _Run:
                 solver.add(goal.state)
                 answer = self.session.check(solver)
             if answer.outcome is Outcome.UNSAT:
-                goal.reachable, goal.how = False, "pair invariant"
+                goal.reachable, goal.how = False, name
 
     # ------------------------------------------------------------ Spacer
 
@@ -504,7 +592,8 @@ class _Run:
         engine.register_relation(reach)
         engine.declare_var(*encoding.now, *encoding.member)
         engine.rule(reach(*encoding.now), encoding.init)
-        known = [] if self.invariant is None else [self.invariant.formula(encoding.now)]
+        known = ([] if self.invariant is None
+                 else [self.invariant.formula(encoding.now)])
         for index in range(len(self.system.transitions)):
             engine.rule(
                 reach(*encoding.successor_values(index)),
@@ -595,109 +684,181 @@ class _Run:
         return initial, steps
 
 
-class _PairInvariant:
-    """An inductive invariant in the domain of variable pairs, found with z3.
+class _Projections:
+    """A candidate invariant: for chosen tuples of variables (*scopes*), the value tuples they
+    hold together in the states seen so far.
 
-    For every pair of variables it keeps the set of value pairs the two may hold together; the
-    invariant is the conjunction of "(a, b) is one of these".  The sets start from short
-    pseudo-random runs (a seeded generator: reproducible), then z3 is asked for a step from a
-    state inside the invariant to one outside; each answer's new value pairs are added, until
-    no such step exists.  The result over-approximates the reachable states, so a goal that
-    contradicts it is unreachable at every depth.
+    Read as clauses, it is Houdini's candidate set: one clause "these variables never hold these
+    values" for every combination of the variables' seen values that has not been seen
+    together.  Including a state drops exactly the clauses it falsifies.  The invariant is the
+    conjunction of "the scope's values are one of the seen tuples", with every variable's own
+    values as a scope of one (so the formula also bounds every variable).
     """
 
-    def __init__(self, run: _Run, samples: int, triples: bool = False) -> None:
-        self.run = run
-        self.encoding = run.encoding
-        system = run.system
-        self.width = len(system.variables)
-        self.pairs: dict[tuple[int, int], set[tuple[int, int]]] = {
-            (a, b): set() for a in range(self.width) for b in range(a + 1, self.width)
-        }
-        self.singles: list[set[int]] = [set() for _ in range(self.width)]
-        pcs = [t.pc for t in system.threads]
-        self.triples: dict[tuple[int, int, int], set[tuple[int, int, int]]] = {
-            (pc, a, b): set()
-            for pc in pcs for a in range(self.width) for b in range(a + 1, self.width)
-            if pc not in (a, b)
-        } if triples else {}
-        self.samples = samples
-        self.compiled = compile_system(system)
-        self.chooser = random.Random(SEED)
-        starts = [self.compiled.pack(s) for s in itertools.islice(system.initial_states(), 64)]
-        self.fired: set[int] = set()
-        for state in _sample(self.compiled, self.chooser, starts, samples, self.fired):
-            self.include(state)
+    def __init__(self, encoding: _Encoding, scopes: Iterable[tuple[int, ...]]) -> None:
+        self.encoding = encoding
+        width = len(encoding.system.variables)
+        chosen: set[tuple[int, ...]] = {(v,) for v in range(width)}
+        chosen.update(tuple(sorted(set(scope))) for scope in scopes if len(set(scope)) > 1)
+        self.scopes: list[tuple[int, ...]] = sorted(chosen, key=lambda s: (len(s), s))
+        self.seen: list[set[tuple[int, ...]]] = [set() for _ in self.scopes]
+        self.singles: list[set[int]] = [set() for _ in range(width)]
         self.rounds = 0
+        self.dropped = 0
+        self.parts: list[z3.BoolRef | None] = [None] * len(self.scopes)
 
-    def include(self, state: State) -> bool:
-        grew = False
-        for a, values in enumerate(self.singles):
-            if state[a] not in values:
-                values.add(state[a])
-                grew = True
-        for (a, b), seen in self.pairs.items():
-            pair = (state[a], state[b])
-            if pair not in seen:
-                seen.add(pair)
-                grew = True
-        for (pc, a, b), seen3 in self.triples.items():
-            triple = (state[pc], state[a], state[b])
-            if triple not in seen3:
-                seen3.add(triple)
-                grew = True
+    def include(self, state: State) -> int:
+        """Add ``state``'s projections; the number of clauses it falsified."""
+        grew = 0
+        for scope, seen in zip(self.scopes, self.seen, strict=True):
+            values = tuple(state[v] for v in scope)
+            if values not in seen:
+                seen.add(values)
+                grew += 1
+                self.parts = [None] * len(self.scopes)
+                if len(scope) == 1:
+                    self.singles[scope[0]].add(values[0])
         return grew
 
-    def formula(self, state: Sequence[z3.ArithRef]) -> z3.BoolRef:
-        context = self.encoding.context
-        parts = [z3.Or([state[a] == v for v in sorted(values)], context)
-                 for a, values in enumerate(self.singles)]
-        for (a, b), seen in self.pairs.items():
-            if len(seen) == len(self.singles[a]) * len(self.singles[b]):
-                continue
-            by_first: dict[int, list[int]] = {}
-            for first, second in sorted(seen):
-                by_first.setdefault(first, []).append(second)
-            parts.append(z3.And([
-                z3.Implies(state[a] == first, z3.Or([state[b] == v for v in seconds], context))
-                for first, seconds in by_first.items()
-            ], context))
-        for (pc, a, b), seen3 in self.triples.items():
-            grouped: dict[tuple[int, int], list[int]] = {}
-            for location, first, second in sorted(seen3):
-                grouped.setdefault((location, first), []).append(second)
-            if all(len(v) == len(self.singles[b]) for v in grouped.values()):
-                continue
-            parts.append(z3.And([
-                z3.Implies(z3.And(state[pc] == location, state[a] == first),
-                           z3.Or([state[b] == v for v in seconds], context))
-                for (location, first), seconds in grouped.items()
-                if len(seconds) < len(self.singles[b])
-            ], context))
-        return z3.And(parts, context)
+    def include_all(self, states: Sequence[State]) -> None:
+        """Add the projections of many states (one pass per scope)."""
+        self.parts = [None] * len(self.scopes)
+        for scope, seen in zip(self.scopes, self.seen, strict=True):
+            if len(scope) == 1:
+                seen.update((state[scope[0]],) for state in states)
+                self.singles[scope[0]].update(value for (value,) in seen)
+            else:
+                seen.update(map(operator.itemgetter(*scope), states))
 
-    def close(self) -> bool:
-        """Grow the sets until the invariant is inductive; False if the solver gave up."""
-        session = self.run.session
+    def formula(self, state: Sequence[z3.ArithRef]) -> z3.BoolRef:
+        """The invariant over ``state``: built once over ``now`` (per change), then renamed."""
         encoding = self.encoding
-        solver = session.new_solver()
-        solver.add(encoding.relation)
-        while True:
-            self.rounds += 1
-            with session.scope(solver):
-                solver.add(self.formula(encoding.now), z3.Not(self.formula(encoding.next)))
-                answer = session.check(solver)
-                if answer.outcome is Outcome.UNSAT:
-                    return True
-                if answer.outcome is Outcome.UNKNOWN:
-                    return False
-                model = solver.model()
-                state = tuple(model.eval(v, model_completion=True).as_long()
-                              for v in encoding.next)
-            self.include(state)
-            start = [self.compiled.pack(state)]
-            for found in _sample(self.compiled, self.chooser, start, self.samples // 20):
-                self.include(found)
+        context = encoding.context
+        for number, (scope, seen) in enumerate(zip(self.scopes, self.seen, strict=True)):
+            if self.parts[number] is not None:
+                continue
+            if len(scope) > 1 and len(seen) == _product(len(self.singles[v]) for v in scope):
+                self.parts[number] = z3.BoolVal(True, context)
+            else:
+                self.parts[number] = _trie(scope, sorted(seen), encoding.now, context)
+        template = z3.And([p for p in self.parts if p is not None], context)
+        if state is encoding.now:
+            return template
+        return z3.substitute(template, *zip(encoding.now, state, strict=True))
+
+    def close(self, session: Session, encoding: _Encoding,
+              grow: Callable[[State], None] | None = None,
+              claims: Sequence[z3.BoolRef] = ()) -> list[bool] | None:
+        """Drop clauses until Init => Inv and Inv /\\ T => Inv'; None if the solver gave up.
+
+        ``claims`` are further candidate clauses (formulas over ``encoding.now``, such as "this
+        goal is not met").  Each counterexample is a state (initial, or the successor of a
+        state inside the invariant) outside the invariant: its projections are included, the
+        claims it falsifies are dropped, and ``grow``, if given, may include more states
+        reached from it.  Returns which claims survived: they hold in every reachable state.
+        """
+        kept = [True] * len(claims)
+
+        def holds(state: Sequence[z3.ArithRef], tag: str) -> z3.BoolRef:
+            parts = [encoding.at(claim, state, tag)
+                     for claim, keep in zip(claims, kept, strict=True) if keep]
+            return z3.And(self.formula(state), *parts)
+
+        questions = ((encoding.init, encoding.now), (encoding.relation, encoding.next))
+        for premise, after in questions:
+            solver = session.new_solver()
+            solver.add(premise)
+            while True:
+                self.rounds += 1
+                with session.scope(solver):
+                    if after is encoding.next:
+                        solver.add(holds(encoding.now, "inv-now"))
+                    solver.add(z3.Not(holds(after, "inv-after")))
+                    answer = session.check(solver)
+                    if answer.outcome is Outcome.UNSAT:
+                        break
+                    if answer.outcome is Outcome.UNKNOWN:
+                        return None
+                    model = solver.model()
+                    state = tuple(model.eval(v, model_completion=True).as_long() for v in after)
+                    for number, claim in enumerate(claims):
+                        if kept[number] and z3.is_false(model.eval(
+                                encoding.at(claim, after, "inv-after"), model_completion=True)):
+                            kept[number] = False
+                            self.dropped += 1
+                self.dropped += self.include(state)
+                if grow is not None:
+                    grow(state)
+        return kept
+
+
+def _product(sizes: Iterator[int]) -> int:
+    total = 1
+    for size in sizes:
+        total *= size
+    return total
+
+
+def _trie(scope: tuple[int, ...], rows: list[tuple[int, ...]], state: Sequence[z3.ArithRef],
+          context: z3.Context) -> z3.BoolRef:
+    """``state`` projected on ``scope`` is one of ``rows``, as a decision tree over the scope's
+    variables in order: rows that share a prefix share its test (built leaves up, no recursion).
+    """
+    nodes: dict[tuple[int, ...], z3.BoolRef] = {}
+    for level in range(len(scope), 0, -1):
+        groups: dict[tuple[int, ...], list[z3.BoolRef]] = {}
+        for prefix in sorted({row[:level] for row in rows}):
+            here = state[scope[level - 1]] == prefix[-1]
+            below = nodes.get(prefix)
+            groups.setdefault(prefix[:-1], []).append(
+                here if below is None else z3.And(here, below, context))
+        nodes = {prefix: z3.Or(terms, context) if len(terms) > 1 else terms[0]
+                 for prefix, terms in groups.items()}
+    return nodes.get((), z3.BoolVal(False, context))
+
+
+def _goal_scopes(system: TransitionSystem) -> list[tuple[int, ...]]:
+    """Every pair of variables, and for each goal the variables deciding it.
+
+    A transition check is decided by its thread's pc and what its guard and ``bad`` read; a
+    location check by the pc and ``bad``; a return by the pc and the guard.  Projected on such
+    a scope, the reachable states contain a goal state exactly when some reachable state is
+    one.  Whether a thread is blocked, and on whom it waits, is decided by its pc and what its
+    guards and ``Wait`` holders read: one scope per thread (a scope of every pc and guard would
+    be nearly the whole state, and as slow to check as the states themselves).
+    """
+    width = len(system.variables)
+    scopes: list[tuple[int, ...]] = list(itertools.combinations(range(width), 2))
+    blocked: list[set[int]] = [{t.pc} for t in system.threads]
+    for transition in system.transitions:
+        pc = system.threads[transition.thread].pc
+        guard = variables_of(transition.guard)
+        blocked[transition.thread] |= guard
+        for wait in transition.waits:
+            blocked[transition.thread] |= variables_of(wait.holder)
+        for check in transition.checks:
+            scopes.append(tuple(sorted({pc} | guard | variables_of(check.bad))))
+        if transition.returns is not None:
+            scopes.append(tuple(sorted({pc} | guard)))
+    for location_check in system.location_checks:
+        pc = system.threads[location_check.thread].pc
+        scopes.append(tuple(sorted({pc} | variables_of(location_check.check.bad))))
+    scopes += [tuple(sorted(scope)) for scope in blocked]
+    return scopes
+
+
+def _replays(system: TransitionSystem, initial: State, path: list[int]) -> bool:
+    """Whether ``path`` runs from an initial state under the reference semantics."""
+    if any(v not in variable.initial for v, variable in zip(initial, system.variables,
+                                                             strict=True)):
+        return False
+    state = initial
+    try:
+        for index in path:
+            state = step_state(system, state, index)
+    except ReplayError:
+        return False
+    return True
 
 
 def _sample(compiled: CompiledSystem, chooser: random.Random, initial: list[bytes],
@@ -877,9 +1038,10 @@ def check(
     goals = _goals(encoding, properties)
     run = _Run(system, session, encoding, goals, budget.max_states)
     try:
-        run.pair_invariant(SAMPLES)
-        if run.open_goals():
-            run.spacer()
+        if not run.reachable_invariant(REACHABLE_LIMIT):
+            run.pair_invariant(SAMPLES)
+            if run.open_goals():
+                run.spacer()
         run.bmc()
     except OutOfTime:
         for goal in run.open_goals():
