@@ -87,7 +87,10 @@ def spin_row(spec: str, mode: str, pages: int, memory: int, timeout: float) -> d
     match = re.search(r"__TIME__ ([0-9.]+) ([0-9]+)", done.stderr)
     stored = re.search(r"([0-9.e+]+) states, stored", done.stdout)
     errors = re.search(r"errors: (\d+)", done.stdout)
-    out_of_memory = "out of memory" in done.stdout or "memory limit" in done.stdout
+    out_of_memory = any(
+        sign in done.stdout + done.stderr
+        for sign in ("out of memory", "reached -DMEMLIM bound", "insufficient memory")
+    )
     verdict = "out of memory" if out_of_memory else (
         "holds" if errors and errors.group(1) == "0" else "violated" if errors else "?")
     return {
