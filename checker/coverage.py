@@ -118,7 +118,7 @@ def _own_spans(stmt: ast.Stmt) -> frozenset[Span]:
 
 def _inner_blocks(stmt: ast.Stmt) -> list[tuple[ast.Block, Guard]]:
     if isinstance(stmt, ast.IfStmt):
-        cond = _describe_cond(stmt.cond)
+        cond = ast.describe_condition(stmt.cond)
         span = stmt.cond.span
         out: list[tuple[ast.Block, Guard]] = [(stmt.then, (span, f"'{cond}' is true"))]
         if stmt.other is not None:
@@ -148,7 +148,7 @@ def describe(stmt: ast.Stmt) -> str:
         side = f" {access.value}" if access is not ast.Access.EXCLUSIVE else ""
         return f"{verb} {stmt.target.name}{side}"
     if isinstance(stmt, ast.IfStmt):
-        return f"if {_describe_cond(stmt.cond)}"
+        return f"if {ast.describe_condition(stmt.cond)}"
     if isinstance(stmt, ast.EitherStmt):
         return "either"
     if isinstance(stmt, ast.RepeatStmt):
@@ -166,7 +166,7 @@ def describe(stmt: ast.Stmt) -> str:
     if isinstance(stmt, ast.RefStmt):
         if not stmt.take:
             return "put ref"
-        return "get ref" if getattr(stmt, "counted", True) else "peek ref"
+        return "get ref" if stmt.counted else "peek ref"
     if isinstance(stmt, ast.RepointStmt):
         return f"repoint {stmt.pointer}"
     if isinstance(stmt, ast.WritebackStmt):
@@ -178,26 +178,3 @@ def describe(stmt: ast.Stmt) -> str:
     if isinstance(stmt, ast.AwaitStmt):
         return "await ..."
     return f'assert ..., "{stmt.message}"'
-
-
-def _describe_cond(cond: ast.Cond) -> str:
-    if isinstance(cond, ast.NotCond):
-        return "!" + _describe_cond(cond.arg)
-    if isinstance(cond, ast.TryLockCond):
-        return f"trylock {cond.target.name}"
-    if isinstance(cond, ast.MoveMappingCond):
-        return "move_mapping"
-    return _describe_expr(cond.expr)
-
-
-def _describe_expr(expr: ast.SExpr) -> str:
-    if isinstance(expr, ast.Name):
-        return expr.name
-    if isinstance(expr, ast.IntLit):
-        return str(expr.value)
-    if isinstance(expr, ast.ModeTest):
-        modes = sorted(m.value for m in expr.modes)
-        return f"mode == {modes[0]}" if len(modes) == 1 else "mode in {" + ", ".join(modes) + "}"
-    if isinstance(expr, ast.Unary):
-        return f"{expr.op}{_describe_expr(expr.arg)}"
-    return f"{_describe_expr(expr.left)} {expr.op} {_describe_expr(expr.right)}"
