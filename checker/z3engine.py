@@ -492,12 +492,21 @@ class _Run:
             self.proof_log["reachable invariant"] = "not tried: the search stopped early"
             return False
         invariant = _Projections(self.encoding, _goal_scopes(system))
-        invariant.include_all([compiled.unpack(packed) for packed in search.states])
+        states = [compiled.unpack(packed) for packed in search.states]
+        invariant.include_all(states)
+        reachable = set(states)
+
+        def block(state: State) -> bool:
+            if state in reachable:
+                return False
+            invariant.add_scope(_separating_scope(states, state), states)
+            return True
+
         self.settle_returns(search)
         claimed = [g for g in self.goals if g.reachable is None and (
             g.property is None or g.property not in search.found)]
         kept = invariant.close(self.session, self.encoding,
-                               claims=[z3.Not(g.state) for g in claimed])
+                               claims=[z3.Not(g.state) for g in claimed], block=block)
         closed = kept is not None
         spent = time.monotonic() - started
         self.proof_log["reachable invariant"] = (
@@ -730,6 +739,13 @@ class _Projections:
             else:
                 seen.update(map(operator.itemgetter(*scope), states))
 
+    def add_scope(self, scope: tuple[int, ...], states: Sequence[State]) -> None:
+        """A new scope, holding the projections of ``states``."""
+        self.scopes.append(scope)
+        self.seen.append(set(map(operator.itemgetter(*scope), states)) if len(scope) > 1
+                         else {(state[scope[0]],) for state in states})
+        self.parts.append(None)
+
     def formula(self, state: Sequence[z3.ArithRef]) -> z3.BoolRef:
         """The invariant over ``state``: built once over ``now`` (per change), then renamed."""
         encoding = self.encoding
@@ -748,14 +764,17 @@ class _Projections:
 
     def close(self, session: Session, encoding: _Encoding,
               grow: Callable[[State], None] | None = None,
-              claims: Sequence[z3.BoolRef] = ()) -> list[bool] | None:
+              claims: Sequence[z3.BoolRef] = (),
+              block: Callable[[State], bool] | None = None) -> list[bool] | None:
         """Drop clauses until Init => Inv and Inv /\\ T => Inv'; None if the solver gave up.
 
         ``claims`` are further candidate clauses (formulas over ``encoding.now``, such as "this
         goal is not met").  Each counterexample is a state (initial, or the successor of a
         state inside the invariant) outside the invariant: its projections are included, the
         claims it falsifies are dropped, and ``grow``, if given, may include more states
-        reached from it.  Returns which claims survived: they hold in every reachable state.
+        reached from it.  But first ``block``, if given, may strengthen the invariant so that it
+        excludes the counterexample's predecessor (returning True); then nothing is dropped.
+        Returns which claims survived: they hold in every reachable state.
         """
         kept = [True] * len(claims)
 
@@ -780,6 +799,10 @@ class _Projections:
                     if answer.outcome is Outcome.UNKNOWN:
                         return None
                     model = solver.model()
+                    if after is encoding.next and block is not None and block(tuple(
+                            model.eval(v, model_completion=True).as_long()
+                            for v in encoding.now)):
+                        continue
                     state = tuple(model.eval(v, model_completion=True).as_long() for v in after)
                     for number, claim in enumerate(claims):
                         if kept[number] and z3.is_false(model.eval(
@@ -790,6 +813,24 @@ class _Projections:
                 if grow is not None:
                     grow(state)
         return kept
+
+
+def _separating_scope(states: Sequence[State], outside: State) -> tuple[int, ...]:
+    """A few variables on which ``outside`` agrees with none of ``states`` (``outside`` is not
+    one of them): greedily the variable that the fewest still-matching states share with it.
+
+    Projected on the result, the states exclude ``outside``, so the new scope blocks it.
+    Complexity: O(S * V) per variable chosen, for S states of V variables.
+    """
+    matching = list(states)
+    chosen: list[int] = []
+    free = list(range(len(outside)))
+    while matching:
+        best = min(free, key=lambda v: sum(1 for s in matching if s[v] == outside[v]))
+        free.remove(best)
+        chosen.append(best)
+        matching = [s for s in matching if s[best] == outside[best]]
+    return tuple(sorted(chosen))
 
 
 def _product(sizes: Iterator[int]) -> int:
