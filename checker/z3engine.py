@@ -13,9 +13,13 @@ answers is the reachability of a *goal*:
 * a return code: some callback return with that code fires (the explicit engine's REFUSES is
   "OK never returns, some error does").
 
-Each goal is first given to Spacer (z3's constrained-Horn-clause engine) as a query over the
-reachable states: *unsat* proves it unreachable for every depth.  Goals that are reachable, or
-that Spacer could not settle, go to incremental bounded model checking, which unrolls the
+Goals are first proved unreachable, where possible, by an inductive invariant that z3 checks:
+its candidates come from the complete reachable set of the unreduced explicit search when the
+model has at most :data:`REACHABLE_LIMIT` states (value tuples of pairs of variables and of the
+variables each goal reads; unreachable counterexamples to induction are blocked by new scopes),
+else from seeded random runs in the pair domain, followed by Spacer (z3's
+constrained-Horn-clause engine).  Goals that are reachable, or that no proof settled, go to
+incremental bounded model checking, which unrolls the
 relation one step at a time and asks each open goal at each depth, so the first depth that
 answers gives the shortest counterexample; that trace is replayed through the reference
 semantics (:func:`checker.trace.replay`).  While BMC runs, k-induction (with the variable
