@@ -22,19 +22,17 @@ from model.core import compile_system
 from model.kinds import Mode
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SPECS = ("specs/migrate_page.mig", "specs/aio.mig")
-MODES = (Mode.SYNC_NO_COPY, Mode.SYNC)
+DEFAULT_SPECS = ("bench/models/batch_writers.mig", "specs/migrate_page.mig")
+MODES = (Mode.SYNC_NO_COPY,)
 TIMEOUT = 60.0
 RUNS = 3
 PAGES = range(1, 9)
 
 
 def machine() -> str:
-    import z3
-
     return (f"{platform.platform()}, {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"z3 {z3.get_version_string()}")
+            f"z3 {z3engine.solver_version()}")
 
 
 def measure(engine: str, path: Path, mode: Mode, pages: int) -> tuple[str, float]:

@@ -1064,6 +1064,11 @@ def _trace(system: TransitionSystem, goal: _Goal) -> Trace:
 # ---------------------------------------------------------------- entry point
 
 
+def solver_version() -> str:
+    """The z3 version in use, for reports and benchmarks (this module is the one importing z3)."""
+    return str(z3.get_version_string())
+
+
 def check(
     system: TransitionSystem,
     budget: Budget | None = None,
