@@ -37,7 +37,9 @@ def table(comparisons: tuple[Comparison, ...]) -> str:
         cells = {r.property: _CELL[r.verdict] for r in result.properties}
         row = [result.mode.value, verdict_text(result)]
         row += [cells.get(p, "-") for p in ALL_PROPERTIES]
-        row.append(str(result.statistics.states))
+        # the z3 engine stores no states: its column says so rather than 0
+        explored = result.engine != "z3" or result.statistics.states
+        row.append(str(result.statistics.states) if explored else "-")
         if show_expected:
             row.append(_expected_cell(comparison))
         rows.append(row)
