@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from model import ast
 from model.build import ThreadBuilder
-from model.kinds import LockKind, Mode, Property, ReturnCode
+from model.kinds import Mode, Property, ReturnCode
 from model.library import library_body
 from model.locks import ExclusiveLock, LockInstance, holds_any
 from model.resources import Resources
@@ -172,7 +172,7 @@ class BodyCompiler:
             # find_lock_page(): wait for the lock of whichever page the mapping points at now;
             # a waiter that wakes after the switch retries on the new page.
             cases = self.mapped_page_locks(frame, stmt.target)
-            holder = _select(cases, lambda lk: lk.holder())
+            holder = _holder_of(cases)
             for cond, page_lock in cases:
                 acquire = page_lock.acquire(me)
                 thread.add(
@@ -692,7 +692,7 @@ def _binary(op: str, left: Expr, right: Expr) -> Expr:
     return le(right, left)
 
 
-def _select(cases: list[tuple[Expr, ExclusiveLock]], pick: object) -> Expr:
+def _holder_of(cases: list[tuple[Expr, ExclusiveLock]]) -> Expr:
     """The holder of whichever page lock the mapping selects, as one expression."""
     result: Expr = const(0)
     for cond, lock in reversed(cases):
@@ -709,5 +709,3 @@ def frame_migrator(frame: Frame) -> int:
         raise ValueError("a callback step compiled outside a migrator")
     return frame.migrator
 
-
-_ = (LockKind,)
