@@ -120,16 +120,7 @@ class Session:
         chosen = self.solver if solver is None else solver
         budget = self.milliseconds_left()
         chosen.set("timeout", budget if limit_ms is None else min(budget, limit_ms))
-        self.calls += 1
-        try:
-            result = chosen.check()
-        except z3.Z3Exception as error:
-            return Answer(Outcome.UNKNOWN, f"z3 error: {error}")
-        if result == z3.sat:
-            return Answer(Outcome.SAT)
-        if result == z3.unsat:
-            return Answer(Outcome.UNSAT)
-        return Answer(Outcome.UNKNOWN, chosen.reason_unknown())
+        return self._answer(chosen.check, chosen.reason_unknown)
 
     def fixedpoint(self) -> z3.Fixedpoint:
         engine = z3.Fixedpoint(ctx=self.context)
@@ -139,16 +130,20 @@ class Session:
 
     def query(self, engine: z3.Fixedpoint, goal: z3.BoolRef, limit_ms: int) -> Answer:
         engine.set("timeout", min(self.milliseconds_left(), limit_ms))
+        return self._answer(lambda: engine.query(goal), engine.reason_unknown)
+
+    def _answer(self, run: Callable[[], object], reason: Callable[[], str]) -> Answer:
+        """One solver call: sat, unsat, or unknown with z3's reason (an exception included)."""
         self.calls += 1
         try:
-            result = engine.query(goal)
+            result = run()
         except z3.Z3Exception as error:
             return Answer(Outcome.UNKNOWN, f"z3 error: {error}")
         if result == z3.sat:
             return Answer(Outcome.SAT)
         if result == z3.unsat:
             return Answer(Outcome.UNSAT)
-        return Answer(Outcome.UNKNOWN, engine.reason_unknown())
+        return Answer(Outcome.UNKNOWN, str(reason()))
 
 
 # ---------------------------------------------------------------- encoding
