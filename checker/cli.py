@@ -33,6 +33,7 @@ from checker.render_junit import junit
 from checker.render_sarif import sarif
 from checker.result import ModeResult, Trace, Verdict
 from checker.run import Overrides, check_modes, compare, instance_params, load_spec
+from model import ast
 from model.core import compile_system
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.span import SpecError
@@ -110,6 +111,21 @@ def _mode_progress(line: ProgressLine, label: str) -> Callable[[Mode], Progress 
     return lambda mode: line.states(f"{label} {mode.value}")
 
 
+def _check_modes(spec: ast.Spec, modes: tuple[Mode, ...], overrides: Overrides, budget: Budget,
+                 engine: str, progress: ProgressLine, label: str) -> tuple[ModeResult, ...]:
+    """check_modes for a command: bad overrides are usage errors, an engine disagreement an
+    error of migcheck's, and the progress line is cleared whatever happens."""
+    try:
+        return check_modes(spec, modes, overrides, budget, get_engine(engine),
+                           _mode_progress(progress, label))
+    except ValueError as problem:
+        raise click.UsageError(str(problem)) from problem
+    except EngineDisagreement as disagreement:
+        raise click.ClickException(str(disagreement)) from disagreement
+    finally:
+        progress.clear()
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -146,15 +162,8 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
             continue
         for warning in loaded.warnings:
             click.echo(warning.render(), err=True)
-        try:
-            results = check_modes(loaded.spec, _modes(modes), overrides, budget,
-                                  get_engine(engine), _mode_progress(progress, str(path)))
-        except ValueError as problem:
-            raise click.UsageError(str(problem)) from problem
-        except EngineDisagreement as disagreement:
-            raise click.ClickException(str(disagreement)) from disagreement
-        finally:
-            progress.clear()
+        results = _check_modes(loaded.spec, _modes(modes), overrides, budget, engine,
+                               progress, str(path))
         comparisons = compare(loaded.spec, results)
         all_results.extend(results)
         if output_format == "json":
@@ -259,17 +268,9 @@ def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
         click.echo(warning.render(), err=True)
     chosen = Mode.parse(mode) or Mode.ASYNC
     progress = _progress_line(quiet)
-    try:
-        (result,) = check_modes(loaded.spec, (chosen,),
-                                Overrides(pages, migrators, writes, passes),
-                                Budget(max_states, timeout, max_memory), get_engine(engine),
-                                _mode_progress(progress, str(file)))
-    except ValueError as problem:
-        raise click.UsageError(str(problem)) from problem
-    except EngineDisagreement as disagreement:
-        raise click.ClickException(str(disagreement)) from disagreement
-    finally:
-        progress.clear()
+    (result,) = _check_modes(loaded.spec, (chosen,), Overrides(pages, migrators, writes, passes),
+                             Budget(max_states, timeout, max_memory), engine, progress,
+                             str(file))
     wanted = [Property(prop)] if prop is not None else list(ALL_PROPERTIES)
     for candidate in wanted:
         found = result.trace_for(candidate)
