@@ -14,11 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from checker import explicit, z3engine
-from checker.budget import Budget
+from checker.engines.budget import Budget
+from checker.engines.explicit import search as explicit
+from checker.engines.z3 import engine as z3engine
 from checker.result import Verdict
 from checker.run import Overrides, instance_params, load_spec
-from model.core import compile_system
+from model.compiler.core import compile_system
 from model.kinds import Mode
 
 ROOT = Path(__file__).resolve().parent.parent

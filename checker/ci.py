@@ -22,9 +22,9 @@ from functools import partial
 from pathlib import Path
 
 from checker import coverage
-from checker.budget import Budget
-from checker.engines import EngineDisagreement, get_engine
-from checker.explicit import Progress
+from checker.engines.budget import Budget
+from checker.engines.explicit.search import Progress
+from checker.engines.registry import EngineDisagreement, get_engine
 from checker.result import ModeResult
 from checker.run import (
     LoadedSpec,
@@ -34,9 +34,9 @@ from checker.run import (
     instance_params,
     load_spec,
 )
-from model import ast
 from model.kinds import ALL_MODES, Mode
-from model.params import Params
+from model.language import ast
+from model.language.params import Params
 from model.span import Diagnostic, Severity, SpecError
 
 SPEC_SUFFIX = ".mig"

@@ -17,25 +17,23 @@ from pathlib import Path
 import click
 
 from checker import ci as ci_gate
-from checker import (
-    export_promela,
-    render_ci,
-    render_diagram,
-    render_itf,
-    render_json,
-    render_text,
-)
-from checker.budget import Budget
-from checker.engines import ENGINE_NAMES, EngineDisagreement, get_engine
-from checker.explicit import Progress
+from checker.engines.budget import Budget
+from checker.engines.explicit.search import Progress
+from checker.engines.registry import ENGINE_NAMES, EngineDisagreement, get_engine
+from checker.export import promela as export_promela
 from checker.progress import ProgressLine
-from checker.render_junit import junit
-from checker.render_sarif import sarif
+from checker.reports import ci_summary as render_ci
+from checker.reports import diagram as render_diagram
+from checker.reports import itf as render_itf
+from checker.reports import json_report as render_json
+from checker.reports import text as render_text
+from checker.reports.junit import junit
+from checker.reports.sarif import sarif
 from checker.result import ModeResult, Trace, Verdict
 from checker.run import Overrides, check_modes, compare, instance_params, load_spec
-from model import ast
-from model.core import compile_system
+from model.compiler.core import compile_system
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
+from model.language import ast
 from model.span import SpecError
 
 EXIT_OK = 0

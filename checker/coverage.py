@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from checker.result import ModeResult
-from model import ast
-from model.core import compile_system
+from model.compiler.core import compile_system
 from model.kinds import Mode
-from model.params import Params
+from model.language import ast
+from model.language.params import Params
 from model.span import Diagnostic, Severity, Span
 
 

@@ -10,17 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.budget import Budget
-from checker.engines import Engine, explicit_engine
-from checker.explicit import Progress
+from checker.engines.budget import Budget
+from checker.engines.explicit.search import Progress
+from checker.engines.registry import Engine, explicit_engine
 from checker.result import ModeResult, Verdict
-from model import ast
-from model.core import compile_system
+from model.compiler.core import compile_system
 from model.kinds import ALL_MODES, Mode
-from model.params import Params, check_limits, params_of
-from model.parser import parse_file
+from model.language import ast
+from model.language.params import Params, check_limits, params_of
+from model.language.parser import parse_file
+from model.language.validate import check_spec
 from model.span import Diagnostic
-from model.validate import check_spec
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """migcheck's semantics: the .mig spec language and the kernel migration core.
 
-Data flows one way: spec text -> AST (:mod:`model.ast`) -> transition system
+Data flows one way: spec text -> AST (:mod:`model.language.ast`) -> transition system
 (:mod:`model.ts`).  Nothing here knows about engines or renderers.
 """

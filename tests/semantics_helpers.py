@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from checker import explicit
-from checker.budget import Budget
+from checker.engines.budget import Budget
+from checker.engines.explicit import search as explicit
 from checker.result import ModeResult
-from model.core import compile_system
+from model.compiler.core import compile_system
 from model.kinds import Mode, Property
-from model.params import params_of
-from model.parser import parse_text
+from model.language.params import params_of
+from model.language.parser import parse_text
+from model.language.validate import validate
 from model.span import Severity
 from model.ts import TransitionSystem
-from model.validate import validate
 
 
 def system_of(text: str, mode: Mode = Mode.SYNC, **params: object) -> TransitionSystem:

@@ -9,8 +9,8 @@ import pytest
 
 from checker import ci
 from checker.result import ModeResult, PropertyResult, Statistics, Verdict
-from model import ast
 from model.kinds import Mode, Property, ReturnCode
+from model.language import ast
 from tests.cli_helpers import DATA, migcheck
 
 CI = "tests/data/ci"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from checker import ci
-from checker.render_corpus import corpus_markdown
+from checker.reports.corpus import corpus_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

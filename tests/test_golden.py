@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.render_json import tool_version
+from checker.reports.json_report import tool_version
 from tests.cli_helpers import ROOT, migcheck
 
 GOLDEN = ROOT / "tests" / "golden"

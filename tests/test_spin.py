@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from checker import explicit
-from checker.export_promela import export
-from model.core import compile_system
+from checker.engines.explicit import search as explicit
+from checker.export.promela import export
+from model.compiler.core import compile_system
 from model.kinds import Mode, Property
-from model.params import params_of
-from model.parser import parse_file
+from model.language.params import params_of
+from model.language.parser import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker import explicit, z3engine
-from checker.budget import Budget
 from checker.cli import main
+from checker.engines.budget import Budget
+from checker.engines.explicit import search as explicit
+from checker.engines.z3 import engine as z3engine
 from checker.result import ModeResult, Verdict
 from checker.trace import Ending, replay
-from model.build import DONE, SystemBuilder
+from model.compiler.build import DONE, SystemBuilder
 from model.kinds import Mode, Property, ReturnCode
 from model.ts import (
     FALSE,

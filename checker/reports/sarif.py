@@ -21,12 +21,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from checker.ci import Judgement, Outcome, Report, SpecReport
-from checker.render_json import JSONValue, tool_version
-from checker.render_text import verdict_text
+from checker.reports.json_report import JSONValue, tool_version
+from checker.reports.text import verdict_text
 from checker.result import Trace, TraceStep
 from checker.run import describe_expectation
-from model import ast
 from model.kinds import ALL_PROPERTIES, Property
+from model.language import ast
 from model.span import Diagnostic, Severity, Span
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from checker import render_text
 from checker.ci import Judgement, Outcome, Report, SpecReport
+from checker.reports import text as render_text
 from checker.run import describe_expectation
 
 

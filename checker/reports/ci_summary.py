@@ -10,7 +10,7 @@ for byte on every run.
 from __future__ import annotations
 
 from checker.ci import Judgement, Outcome, Report, SpecReport
-from checker.render_text import verdict_text
+from checker.reports.text import verdict_text
 from checker.run import describe_expectation
 
 _BUDGET_OPTION = (

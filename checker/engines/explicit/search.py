@@ -18,10 +18,10 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from checker.budget import Budget, BudgetExceeded
-from checker.codegen import CompiledSystem, Packed, compile_system
-from checker.deadlock import cycle_of, has_cycle, wait_edges
-from checker.reduction import Reducer
+from checker.engines.budget import Budget, BudgetExceeded
+from checker.engines.explicit.codegen import CompiledSystem, Packed, compile_system
+from checker.engines.explicit.deadlock import cycle_of, has_cycle, wait_edges
+from checker.engines.explicit.reduction import Reducer
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, replay
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode
@@ -325,9 +325,10 @@ def check(
     Returns VIOLATED with the shortest trace for each property that fails, UNKNOWN (with the
     budget named in ``reason``) when a budget ran out before the search ended, REFUSES when the
     callback only ever returned errors, else HOLDS.  With ``reduce`` the search uses
-    partial-order reduction (:mod:`checker.reduction`); each violation it finds is searched
-    again without reduction up to the depth found, so traces stay shortest.  ``progress``, if
-    given, is called with the statistics every few thousand states (engines never print).
+    partial-order reduction (:mod:`checker.engines.explicit.reduction`); each violation it
+    finds is searched again without reduction up to the depth found, so traces stay shortest.
+    ``progress``, if given, is called with the statistics every few thousand states (engines
+    never print).
     """
     limits = budget or Budget()
     compiled = compile_system(system)

@@ -5,7 +5,7 @@ entry location, so a branch on the mode (known at compile time) costs no step.  
 that touches shared state is one atomic transition; its :class:`model.ts.Step` points at the
 statement's span.
 
-The callback is inlined once per (migrator, page) into the migrator's code (model/core.py);
+The callback is inlined once per (migrator, page) into the migrator's code (model/compiler/core.py);
 its ``return`` transitions continue at the core's location for that return code.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from model import ast
-from model.build import ThreadBuilder
+from model.compiler.build import ThreadBuilder
+from model.compiler.locks import ExclusiveLock, LockInstance, holds_any
+from model.compiler.resources import Resources
+from model.kernel.library import library_body
 from model.kinds import Mode, Property, ReturnCode
-from model.library import library_body
-from model.locks import ExclusiveLock, LockInstance, holds_any
-from model.resources import Resources
+from model.language import ast
 from model.span import Span
 from model.ts import (
     FALSE,

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from checker.result import ModeResult, Trace
-from model import ast
+from model.language import ast
 from model.span import Diagnostic, Span
 
 SCHEMA_VERSION = 1

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from model import ast
-from model.build import DONE, SystemBuilder, ThreadBuilder
-from model.compile import BodyCompiler, Frame
+from model.compiler.bodies import BodyCompiler, Frame
+from model.compiler.build import DONE, SystemBuilder, ThreadBuilder
+from model.compiler.locks import ExclusiveLock, holds_any
+from model.compiler.resources import Resources, allocate, page_layout, page_name
 from model.kinds import Mode, Property, ReturnCode
-from model.locks import ExclusiveLock, holds_any
-from model.params import BatchLock, BatchOrder, NoCopyFlow, Params
-from model.resources import Resources, allocate, page_layout, page_name
+from model.language import ast
+from model.language.params import BatchLock, BatchOrder, NoCopyFlow, Params
 from model.ts import (
     TRUE,
     Check,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model import ast
 from model.kinds import LockKind, Mode, Property, ReturnCode
-from model.lexer import Token, TokenKind, tokenize
+from model.language import ast
+from model.language.lexer import Token, TokenKind, tokenize
 from model.span import Diagnostic, Severity, Span, SpecError
 
 STATEMENT_KEYWORDS = frozenset(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from checker.ci import Report
-from checker.render_text import verdict_text
+from checker.reports.text import verdict_text
 from checker.result import Verdict
 from model.kinds import ALL_MODES
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from checker.result import ModeResult, PropertyResult, Trace, Verdict
 from checker.run import Comparison, describe_expectation
-from model import ast
 from model.kinds import ALL_PROPERTIES
+from model.language import ast
 
 _CELL = {Verdict.HOLDS: "ok", Verdict.VIOLATED: "VIOLATED", Verdict.UNKNOWN: "?"}
 

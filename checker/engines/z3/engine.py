@@ -9,7 +9,8 @@ answers is the reachability of a *goal*:
 * a property: a location check's ``bad`` at its location, a transition check's ``bad`` when the
   transition fires, or a deadlock (some thread unfinished and no transition enabled; or a
   non-empty set of blocked threads each waiting for a member of the set, which in a finite
-  wait-for graph is exactly a cycle among blocked threads, :mod:`checker.deadlock`);
+  wait-for graph is exactly a cycle among blocked threads,
+  :mod:`checker.engines.explicit.deadlock`);
 * a return code: some callback return with that code fires (the explicit engine's REFUSES is
   "OK never returns, some error does").
 
@@ -43,10 +44,10 @@ from enum import Enum
 
 import z3
 
-from checker import explicit
-from checker.budget import Budget, BudgetExceeded
-from checker.codegen import CompiledSystem, compile_system
-from checker.deadlock import cycle_of, has_cycle, wait_edges
+from checker.engines.budget import Budget, BudgetExceeded
+from checker.engines.explicit import search as explicit
+from checker.engines.explicit.codegen import CompiledSystem, compile_system
+from checker.engines.explicit.deadlock import cycle_of, has_cycle, wait_edges
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, ReplayError, replay, step_state
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode

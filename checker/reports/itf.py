@@ -13,7 +13,7 @@ each state's ``#meta`` says which thread moved, what it did, and where in the sp
 
 from __future__ import annotations
 
-from checker.render_json import JSONValue
+from checker.reports.json_report import JSONValue
 from checker.result import ModeResult, Trace
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"

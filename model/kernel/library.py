@@ -7,8 +7,8 @@ modelled with the same steps as migrate_page.
 
 from __future__ import annotations
 
-from model import ast
-from model.parser import parse_text
+from model.language import ast
+from model.language.parser import parse_text
 
 # mm/migrate.c: migrate_page(), Linux 4.14
 _MIGRATE_PAGE = """

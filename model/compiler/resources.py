@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model import ast
-from model.build import SystemBuilder
+from model.compiler.build import SystemBuilder
+from model.compiler.locks import ExclusiveLock, LockInstance, ReaderWriterLock
 from model.kinds import LockKind, Mode
-from model.locks import ExclusiveLock, LockInstance, ReaderWriterLock
-from model.params import Contents, Params
+from model.language import ast
+from model.language.params import Contents, Params
 from model.ts import Expr, ThreadRole, VarRole, const, eq, or_, var
 
 

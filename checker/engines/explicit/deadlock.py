@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from checker.codegen import CompiledSystem, Packed
+from checker.engines.explicit.codegen import CompiledSystem, Packed
 from model.ts import TransitionSystem
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
-from model import ast
+from model.language import ast
 from model.span import Diagnostic, Severity
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from checker import explicit
-from checker.budget import Budget
-from checker.explicit import Progress
+from checker.engines.budget import Budget
+from checker.engines.explicit import search as explicit
+from checker.engines.explicit.search import Progress
 from checker.result import ModeResult
 from model.ts import TransitionSystem
 
@@ -42,7 +42,9 @@ def explicit_engine(
 def z3_engine(
     system: TransitionSystem, budget: Budget, progress: Progress | None = None
 ) -> ModeResult:
-    from checker import z3engine  # the one module that imports z3; loaded only when asked for
+    from checker.engines.z3 import (
+        engine as z3engine,  # the one module that imports z3; loaded only when asked for
+    )
 
     return z3engine.check(system, budget)
 

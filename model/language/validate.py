@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from model import ast
+from model.kernel.library import library_names
 from model.kinds import ALL_MODES, Mode, ReturnCode
-from model.library import library_names
-from model.params import PARAM_NAMES, params_of
+from model.language import ast
+from model.language.params import PARAM_NAMES, params_of
 from model.span import Diagnostic, Severity, Span, SpecError
 
 BUILTIN_NAMES = frozenset({"page", "newpage", "buffers", "writeback", "mode", "ref"})
