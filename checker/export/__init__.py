@@ -1,0 +1,1 @@
+"""Exports of a transition system for other model checkers (SPIN)."""

@@ -1,0 +1,1 @@
+"""The z3 engine: the only package that imports z3."""
