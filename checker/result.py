@@ -54,8 +54,9 @@ class WaitEdge:
 class Trace:
     """A counterexample: the steps from the initial state to the violation.
 
-    ``initial`` names every variable's starting value; ``cycle`` is non-empty for deadlocks;
-    ``blocked`` lists, for a deadlock, every thread that can no longer move.
+    ``initial`` names every variable's starting value; ``cycle`` is the wait-for cycle of a
+    deadlock that has one; ``blocked`` lists, for a deadlock, every thread stuck for ever, and
+    ``partial`` tells that other threads could still run.
     """
 
     property: Property
@@ -65,6 +66,7 @@ class Trace:
     violation_span: Span | None
     cycle: tuple[WaitEdge, ...] = ()
     blocked: tuple[str, ...] = ()
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,15 @@ class ReplayError(Exception):
 @dataclass(frozen=True, slots=True)
 class Ending:
     """How a counterexample ends: the property, its message, where in the spec, and (for a
-    deadlock) the wait-for cycle as (waiter, resource, holder, span) and the blocked threads."""
+    deadlock) the wait-for cycle as (waiter, resource, holder, span), the threads stuck for
+    ever, and whether other threads can still run (``partial``)."""
 
     property: Property
     message: str
     span: Span | None
     cycle: tuple[tuple[int, str, int, Span | None], ...] = ()
     blocked: tuple[int, ...] = ()
+    partial: bool = False
 
 
 def step_state(system: TransitionSystem, state: State, index: int) -> State:
@@ -105,4 +107,5 @@ def replay(
             WaitEdge(names[w], resource, names[h], span) for w, resource, h, span in ending.cycle
         ),
         tuple(names[b] for b in ending.blocked),
+        ending.partial,
     )

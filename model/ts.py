@@ -191,6 +191,39 @@ def apply_binary(op: Op, left: int, right: int) -> int:
     raise ValueError(f"unknown operator {op}")
 
 
+def partially_evaluate(expr: Expr, known: dict[int, int]) -> int | None:
+    """Three-valued evaluation: the value if the known variables decide it, else None."""
+    op = expr.op
+    if op is Op.CONST:
+        return expr.value
+    if op is Op.VAR:
+        return known.get(expr.value)
+    if op is Op.AND:
+        values = [partially_evaluate(a, known) for a in expr.args]
+        if any(v == 0 for v in values):
+            return 0
+        return 1 if all(v is not None for v in values) else None
+    if op is Op.OR:
+        values = [partially_evaluate(a, known) for a in expr.args]
+        if any(v is not None and v != 0 for v in values):
+            return 1
+        return 0 if all(v is not None for v in values) else None
+    if op is Op.NOT:
+        inner = partially_evaluate(expr.args[0], known)
+        return None if inner is None else int(not inner)
+    if op is Op.ITE:
+        cond = partially_evaluate(expr.args[0], known)
+        then = partially_evaluate(expr.args[1], known)
+        other = partially_evaluate(expr.args[2], known)
+        if cond is None:
+            return then if then is not None and then == other else None
+        return then if cond else other
+    left, right = (partially_evaluate(a, known) for a in expr.args)
+    if left is None or right is None:
+        return None
+    return apply_binary(op, left, right)
+
+
 class VarRole(Enum):
     """What a state variable stands for; renderers use it to phrase changes."""
 
@@ -203,7 +236,12 @@ class VarRole(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """A bounded integer state variable.  ``initial`` lists the values it may start with."""
+    """A bounded integer state variable.  ``initial`` lists the values it may start with.
+
+    An ``owned`` variable is a lock owner: 0 when free, else the owner's thread index plus one,
+    and while a thread owns it no other thread's step changes it (only the owner releases a
+    lock).  The deadlock criterion relies on this; :mod:`checker.engines.blocking` checks it.
+    """
 
     name: str
     low: int
@@ -211,6 +249,7 @@ class Variable:
     initial: tuple[int, ...]
     role: VarRole
     labels: tuple[str, ...] = ()
+    owned: bool = False
 
     def show(self, value: int) -> str:
         """The value as a person reads it (a lock owner's thread name, a pc's step)."""
@@ -292,9 +331,14 @@ class LocationCheck:
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """When the thread is blocked here, it waits for the thread ``holder`` names.
+    """When the thread is blocked here, it waits for ``resource``, which the thread ``holder``
+    names holds.
 
-    ``holder`` evaluates to a thread index plus one, or 0 when nobody holds ``resource``.
+    ``holder`` evaluates to a thread index plus one when that thread alone can end the wait (a
+    lock's owner, a reader-writer lock's holder of the other side), or 0 when no single thread
+    does (nobody holds it, or any thread may end it, as with PG_writeback).  Waits only name
+    the wait-for cycle in a deadlock's explanation; whether a deadlock exists is decided by
+    :mod:`checker.engines.blocking` from guards and writes alone.
     """
 
     resource: str

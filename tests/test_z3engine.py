@@ -28,6 +28,7 @@ from model.ts import (
     Wait,
     const,
     eq,
+    ite,
     sub,
     var,
 )
@@ -81,7 +82,8 @@ def abba_with_bystander() -> TransitionSystem:
                    waits=(Wait("one", var(one)),))
         thread.add(middle, last, eq(var(two), const(0)), ((two, me),), _step("lock two"),
                    waits=(Wait("two", var(two)),))
-        thread.add(last, DONE, TRUE, ((one, const(0)), (two, const(0))), _step("unlock both"))
+        release = tuple((lock, ite(eq(var(lock), me), const(0), var(lock))) for lock in (one, two))
+        thread.add(last, DONE, TRUE, release, _step("unlock both"))
     bystander.add(0, 0, TRUE, ((toggle, sub(const(1), var(toggle))),), _step("spin"))
     return system.build()
 

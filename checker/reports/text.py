@@ -92,6 +92,9 @@ def trace_text(result: ModeResult, prop: PropertyResult) -> str:
             where = f"   ({edge.span})" if edge.span is not None else "   (core)"
             lines.append(f"    {edge.waiter.ljust(waiter_width)}  waits for {edge.resource}, "
                          f"held by {edge.holder}{where}")
+    elif trace.blocked and trace.partial:
+        lines.append(f"  after step {total}, these threads can never move again, though others "
+                     f"still run: {', '.join(trace.blocked)}")
     elif trace.blocked:
         lines.append(f"  after step {total}, no thread can move; unfinished: "
                      f"{', '.join(trace.blocked)}")

@@ -568,16 +568,16 @@ class BodyCompiler:
                 eq(var(flag), const(0)),
                 (),
                 self.step(StepKind.WRITEBACK, "writeback is clear", stmt.span),
-                waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),),
+                waits=(Wait(f"writeback{self.res.suffix(frame.page)}", const(0)),),
             )
         elif action is ast.WritebackAction.START:
             thread.add(
                 entry,
                 next_location,
                 eq(var(flag), const(0)),
-                ((flag, const(thread.me)),),
+                ((flag, const(1)),),
                 self.step(StepKind.WRITEBACK, "set PG_writeback", stmt.span),
-                waits=(Wait(f"writeback{self.res.suffix(frame.page)}", var(flag)),),
+                waits=(Wait(f"writeback{self.res.suffix(frame.page)}", const(0)),),
             )
         else:
             thread.add(

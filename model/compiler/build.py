@@ -93,12 +93,16 @@ class SystemBuilder:
         initial: tuple[int, ...],
         role: VarRole,
         labels: tuple[str, ...] = (),
+        owned: bool = False,
     ) -> int:
-        self.variables.append(Variable(name, low, high, initial, role, labels))
+        self.variables.append(Variable(name, low, high, initial, role, labels, owned))
         return len(self.variables) - 1
 
     def owner_variable(self, name: str) -> int:
-        return self.variable(name, 0, len(self.threads), (0,), VarRole.LOCK, self.owner_labels())
+        """A lock owner: 0 free, else the owning thread's index plus one."""
+        return self.variable(
+            name, 0, len(self.threads), (0,), VarRole.LOCK, self.owner_labels(), owned=True
+        )
 
     def build(self) -> TransitionSystem:
         variables = list(self.variables)

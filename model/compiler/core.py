@@ -93,20 +93,36 @@ def compile_system(spec: ast.Spec, mode: Mode, params: Params) -> TransitionSyst
 
 def _caller_holds(spec: ast.Spec, params: Params, res: Resources) -> None:
     """``caller holds L``: the migrating task entered migration with L held (direct compaction
-    from an allocation made under L); the first migrator starts as L's owner."""
-    held = spec.held_by_caller(res.mode)
-    if not held:
-        return
-    if params.migrators != 1:
-        raise ValueError(
-            f"{held[0].span}: 'caller holds' needs exactly one migrator, not {params.migrators}"
-        )
+    from an allocation made under L).  With several migrators the first one is that task; the
+    others migrate from callers that hold nothing."""
     variables = res.system.variables
-    for ref in held:
+    for ref in spec.held_by_caller(res.mode):
         lock = res.shared_locks[ref.name]
         if isinstance(lock, ExclusiveLock):
             info = variables[lock.owner]
             variables[lock.owner] = replace(info, initial=(1,))
+
+
+def _caller_returns(res: Resources, thread: ThreadBuilder, m: int) -> int:
+    """Where the migrator goes when migrate_pages() returns: its caller, which entered with
+    locks held (``caller holds``), releases them, then the thread is finished."""
+    held = res.spec.held_by_caller(res.mode)
+    if m != 0 or not held:
+        return DONE
+    names = ", ".join(ref.name for ref in held)
+    back = thread.location("migrate_pages() returned to the caller")
+    updates = tuple(
+        update for ref in held for update in res.shared_locks[ref.name].release(thread.me)
+    )
+    thread.add(
+        back,
+        DONE,
+        TRUE,
+        updates,
+        Step(StepKind.UNLOCK, f"migrate_pages() returned: the caller unlocks {names}",
+             held[0].span),
+    )
+    return back
 
 
 def _check_finish(res: Resources, thread: ThreadBuilder, page: int, actor: ast.Actor) -> None:
@@ -283,11 +299,14 @@ def _per_page_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuild
         ((pass_var, add(var(pass_var), const(1))),),
         _core("next pass: retry the pages that gave -EAGAIN"),
     )
-    thread.add(pass_end, DONE, not_(more), (), _core("migrate_pages() returns"))
+    thread.add(
+        pass_end, _caller_returns(res, thread, m), not_(more), (), _core("migrate_pages() returns")
+    )
 
 
 def _wait_writeback(res: Resources, page: int) -> tuple[Wait, ...]:
-    return (Wait(f"writeback{res.suffix(page)}", var(res.writeback[page])),)
+    """Any thread may end writeback (bio completion does): no single thread is waited for."""
+    return (Wait(f"writeback{res.suffix(page)}", const(0)),)
 
 
 def _unlock_both(
@@ -434,9 +453,10 @@ def _batch_migrator(res: Resources, bodies: BodyCompiler, thread: ThreadBuilder,
             _core(f"call the callback for page{res.suffix(p)} (SYNC_NO_COPY)"),
         )
     _dma_copy(res, thread, m, pages, state, dma, after_dma, LOCKED if device_first else STATE_MOVED)
+    finished = _caller_returns(res, thread, m)
     for i, p in enumerate(pages):
         sfx = res.suffix(p)
-        following = unlock_phase[i + 1] if i + 1 < len(pages) else DONE
+        following = unlock_phase[i + 1] if i + 1 < len(pages) else finished
         slot = var(state[p])
         unlock_old = thread.location(f"unlock page{sfx}")
         thread.add(

@@ -149,12 +149,7 @@ def allocate(
             f"migrated{sfx}", 0, migrators, (0,), VarRole.PAGE, ("no",) + target_labels[1:]
         )
         res.writeback[page] = system.variable(
-            f"PG_writeback{sfx}",
-            0,
-            thread_count,
-            (0,),
-            VarRole.PAGE,
-            ("clear",) + tuple(f"set by {t.name}" for t in system.threads),
+            f"PG_writeback{sfx}", 0, 1, (0,), VarRole.PAGE, ("clear", "set")
         )
         for m in res.migrators_of(page):
             who = "" if migrators == 1 else f" (migrator {m})"

@@ -1,10 +1,10 @@
-"""Wait-for graphs: who a blocked thread waits for, and cycles among blocked threads.
+"""Deadlocks in a state: which blocked threads are stuck for ever, and how to explain it.
 
-A thread is *blocked* in a state when it has not finished and none of its transitions is
-enabled.  It waits for every thread its location's :class:`model.ts.Wait` annotations name.  A
-cycle of blocked threads is a deadlock even while other threads (a writer, the DMA engine) can
-still move: none of the threads in the cycle can ever move again, because each needs a lock held
-by the next.  A state where nothing can move and some thread has not finished is a deadlock too.
+Whether a state is a deadlock is decided by :mod:`checker.engines.blocking` (a non-empty set of
+blocked threads that nothing still running can wake).  This module explains it: the wait-for
+graph of the stuck threads, built from the :class:`model.ts.Wait` annotations of their
+locations, names a cycle lock by lock when there is one; otherwise the explanation lists the
+stuck threads and what each waits for.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from checker.engines.blocking import BlockingTables, stuck_for_ever
 from checker.engines.explicit.codegen import CompiledSystem, Packed
+from checker.trace import Ending
+from model.kinds import Property
+from model.span import Span
 from model.ts import TransitionSystem
 
 
@@ -82,3 +86,83 @@ def cycle_of(edges: list[Edge], blocked: list[int]) -> list[Edge]:
     cycle = [graph.edges[u, v, key]["edge"] for u, v, key in found]
     start = min(range(len(cycle)), key=lambda i: cycle[i].waiter)
     return cycle[start:] + cycle[:start]
+
+
+def deadlock_ending(
+    system: TransitionSystem,
+    compiled: CompiledSystem,
+    tables: BlockingTables,
+    state: Packed,
+    moved: bool,
+    blocked: list[int],
+) -> Ending | None:
+    """The deadlock in ``state`` explained, or None when no blocked thread is stuck for ever.
+
+    ``moved`` tells whether any thread can still move; ``blocked`` lists the blocked threads.
+    """
+    stuck = stuck_for_ever(system, tables, state, blocked)
+    if not stuck:
+        return None
+    edges = wait_edges(system, compiled, state, stuck)
+    if has_cycle(edges, stuck):
+        cycle = cycle_of(edges, stuck)
+        spans = [system.transitions[e.transition].step.span for e in cycle]
+        names = [system.threads[e.waiter].name for e in cycle]
+        if len(names) == 1:
+            message = f"deadlock: {names[0]} waits for a lock it holds itself"
+        else:
+            message = "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other"
+        return Ending(
+            Property.DEADLOCK,
+            message,
+            spans[0],
+            tuple((e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans, strict=True)),
+            tuple(stuck),
+        )
+    listed = ", ".join(system.threads[t].name for t in stuck)
+    span = first_span(system, compiled, state, stuck)
+    if not moved:
+        return Ending(
+            Property.DEADLOCK,
+            f"deadlock: no thread can move; {listed} never finish",
+            span,
+            (),
+            tuple(stuck),
+        )
+    waits = "; ".join(
+        f"{system.threads[t].name} waits for {_waited_for(system, compiled, state, t)}"
+        for t in stuck
+    )
+    return Ending(
+        Property.DEADLOCK,
+        f"deadlock: {listed} can never move again, though other threads still run ({waits}, "
+        "and nothing still running can end that)",
+        span,
+        (),
+        tuple(stuck),
+        partial=True,
+    )
+
+
+def _waited_for(system: TransitionSystem, compiled: CompiledSystem, state: Packed, thread: int
+                ) -> str:
+    """What a blocked thread waits for, as its location's steps name it."""
+    location = state[system.threads[thread].pc]
+    indices = compiled.by_location.get((thread, location), ())
+    resources = [w.resource for i in indices for w in system.transitions[i].waits]
+    if resources:
+        return " or ".join(dict.fromkeys(resources))
+    texts = [system.transitions[i].step.text for i in indices]
+    return " or ".join(dict.fromkeys(texts)) if texts else "nothing it can ever do"
+
+
+def first_span(system: TransitionSystem, compiled: CompiledSystem, state: Packed,
+               stuck: list[int]) -> Span | None:
+    """The spec line of the first stuck thread's next step (None for core steps)."""
+    for thread in stuck:
+        location = state[system.threads[thread].pc]
+        for index in compiled.by_location.get((thread, location), ()):
+            span = system.transitions[index].step.span
+            if span is not None:
+                return span
+    return None

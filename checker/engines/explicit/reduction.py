@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.ts import Expr, Op, ThreadRole, TransitionSystem, apply_binary, variables_of
+from model.ts import ThreadRole, TransitionSystem, partially_evaluate, variables_of
 
 Valuation = tuple[int | None, ...]
 
@@ -40,39 +40,6 @@ def _mask(indices: set[int] | frozenset[int]) -> int:
     for index in indices:
         value |= 1 << index
     return value
-
-
-def partial_evaluate(expr: Expr, known: dict[int, int]) -> int | None:
-    """Three-valued evaluation: the value if the known variables decide it, else None."""
-    op = expr.op
-    if op is Op.CONST:
-        return expr.value
-    if op is Op.VAR:
-        return known.get(expr.value)
-    if op is Op.AND:
-        values = [partial_evaluate(a, known) for a in expr.args]
-        if any(v == 0 for v in values):
-            return 0
-        return 1 if all(v is not None for v in values) else None
-    if op is Op.OR:
-        values = [partial_evaluate(a, known) for a in expr.args]
-        if any(v is not None and v != 0 for v in values):
-            return 1
-        return 0 if all(v is not None for v in values) else None
-    if op is Op.NOT:
-        inner = partial_evaluate(expr.args[0], known)
-        return None if inner is None else int(not inner)
-    if op is Op.ITE:
-        cond = partial_evaluate(expr.args[0], known)
-        then = partial_evaluate(expr.args[1], known)
-        other = partial_evaluate(expr.args[2], known)
-        if cond is None:
-            return then if then is not None and then == other else None
-        return then if cond else other
-    left, right = (partial_evaluate(a, known) for a in expr.args)
-    if left is None or right is None:
-        return None
-    return apply_binary(op, left, right)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +131,7 @@ class Reducer:
             reads |= self.location_reads[thread].get(here, 0)
             for index in self.outgoing[thread].get(here, ()):
                 transition = self.system.transitions[index]
-                if partial_evaluate(transition.guard, known) == 0:
+                if partially_evaluate(transition.guard, known) == 0:
                     continue
                 access = self.access[index]
                 reads |= access.reads
@@ -172,7 +139,7 @@ class Reducer:
                 after = list(valuation)
                 for target, expr in transition.updates:
                     if target in position:
-                        after[position[target]] = partial_evaluate(expr, known)
+                        after[position[target]] = partially_evaluate(expr, known)
                 merged = self._join(states.get(transition.target), tuple(after))
                 if merged != states.get(transition.target):
                     states[transition.target] = merged

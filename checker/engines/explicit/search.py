@@ -18,9 +18,10 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from checker.engines.blocking import BlockingTables, blocking_tables
 from checker.engines.budget import Budget, BudgetExceeded
 from checker.engines.explicit.codegen import CompiledSystem, Packed, compile_system
-from checker.engines.explicit.deadlock import cycle_of, has_cycle, wait_edges
+from checker.engines.explicit.deadlock import deadlock_ending
 from checker.engines.explicit.reduction import Reducer
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, replay
@@ -52,10 +53,12 @@ class _Search:
         properties: frozenset[Property],
         progress: Progress | None,
         compiled: CompiledSystem,
+        tables: BlockingTables,
         reducer: Reducer | None = None,
         max_depth: int | None = None,
     ) -> None:
         self.system = system
+        self.tables = tables
         self.reducer = reducer
         self.max_depth = max_depth
         self.progress = progress
@@ -143,45 +146,9 @@ class _Search:
     ) -> None:
         if Property.DEADLOCK in self.found or Property.DEADLOCK not in self.properties:
             return
-        edges = wait_edges(self.system, self.compiled, packed, stuck)
-        if has_cycle(edges, stuck):
-            cycle = cycle_of(edges, stuck)
-            spans = [self.system.transitions[e.transition].step.span for e in cycle]
-            names = [self.system.threads[e.waiter].name for e in cycle]
-            if len(names) == 1:
-                message = f"deadlock: {names[0]} waits for a lock it holds itself"
-            else:
-                message = "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other"
-            ending = Ending(
-                Property.DEADLOCK,
-                message,
-                spans[0],
-                tuple(
-                    (e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans, strict=True)
-                ),
-                tuple(stuck),
-            )
+        ending = deadlock_ending(self.system, self.compiled, self.tables, packed, moved, stuck)
+        if ending is not None:
             self.offer(level, Property.DEADLOCK, _Found(number, None, ending))
-        elif not moved:
-            unfinished = ", ".join(self.system.threads[t].name for t in stuck)
-            location = self.first_span(packed, stuck)
-            ending = Ending(
-                Property.DEADLOCK,
-                f"deadlock: no thread can move; {unfinished} never finish",
-                location,
-                (),
-                tuple(stuck),
-            )
-            self.offer(level, Property.DEADLOCK, _Found(number, None, ending))
-
-    def first_span(self, packed: Packed, stuck: list[int]) -> Span | None:
-        for thread in stuck:
-            location = packed[self.system.threads[thread].pc]
-            for index in self.compiled.by_location.get((thread, location), ()):
-                span = self.system.transitions[index].step.span
-                if span is not None:
-                    return span
-        return None
 
     # ------------------------------------------------------------ search
 
@@ -332,8 +299,9 @@ def check(
     """
     limits = budget or Budget()
     compiled = compile_system(system)
+    tables = blocking_tables(system)
     reducer = Reducer(system) if reduce else None
-    search = _Search(system, limits, properties, progress, compiled, reducer)
+    search = _Search(system, limits, properties, progress, compiled, tables, reducer)
     reason = ""
     try:
         search.run()
@@ -377,7 +345,7 @@ def _shortest(
     """Search again without reduction, no deeper than the reduced search's longest trace;
     a budget that runs out keeps the reduced search's traces."""
     depth = max(len(reduced.path_to(f.state)[1]) + 1 for f in found.values())
-    again = _Search(system, budget, frozenset(found), None, compiled, None, depth)
+    again = _Search(system, budget, frozenset(found), None, compiled, reduced.tables, None, depth)
     try:
         again.run()
     except BudgetExceeded:

@@ -44,14 +44,14 @@ from enum import Enum
 
 import z3
 
+from checker.engines.blocking import blocking_tables
 from checker.engines.budget import Budget, BudgetExceeded
 from checker.engines.explicit import search as explicit
 from checker.engines.explicit.codegen import CompiledSystem, compile_system
-from checker.engines.explicit.deadlock import cycle_of, has_cycle, wait_edges
+from checker.engines.explicit.deadlock import deadlock_ending
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, ReplayError, replay, step_state
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode
-from model.span import Span
 from model.ts import Expr, Op, State, TransitionSystem, evaluate, variables_of
 
 ENGINE = "z3"
@@ -328,42 +328,58 @@ class _Encoding:
     # ------------------------------------------------------------ deadlock
 
     def deadlock(self) -> z3.BoolRef:
-        """Some thread unfinished and nothing enabled, or a cycle of blocked threads."""
+        """A non-empty set of blocked threads that nothing still running can wake: the
+        criterion of :mod:`checker.engines.blocking`, with the set as existential booleans.
+
+        Member t must be blocked, and for every variable v its guards read at its location,
+        every unfinished thread u outside the set that may write v from its location on
+        (unless v is a lock owner held by a thread other than u) would wake it.
+        """
         system = self.system
         context = self.context
+        tables = blocking_tables(system)
+        owned = set(tables.owned)
+        count = len(system.threads)
         unfinished = [self.now[t.pc] != t.done for t in system.threads]
         moves: list[list[z3.BoolRef]] = [[] for _ in system.threads]
-        waits: list[list[tuple[int, Expr]]] = [[] for _ in system.threads]
         for index, transition in enumerate(system.transitions):
             moves[transition.thread].append(self.enabled[index])
-            for wait in transition.waits:
-                waits[transition.thread].append((transition.source, wait.holder))
         stuck = z3.And(z3.Or(unfinished, context), z3.Not(z3.Or(self.enabled, context)), context)
-        waiting = [t for t, found in enumerate(waits) if found]
-        if not waiting:
-            return stuck
-        blocked = [
-            z3.And(unfinished[t], z3.Not(z3.Or(moves[t], context)), context)
-            for t in range(len(system.threads))
-        ]
+        reads: list[dict[int, list[int]]] = [{} for _ in range(count)]
+        for (thread, location), mask in tables.reads.items():
+            for variable in _bits(mask):
+                reads[thread].setdefault(variable, []).append(location)
+        writes: list[dict[int, list[int]]] = [{} for _ in range(count)]
+        for (thread, location), mask in tables.writes.items():
+            for variable in _bits(mask):
+                writes[thread].setdefault(variable, []).append(location)
+
+        def at(thread: int, locations: list[int]) -> z3.BoolRef:
+            pc = self.now[system.threads[thread].pc]
+            return z3.Or([pc == location for location in locations], context)
+
         members = []
-        for t in waiting:
-            targets = []
-            for u in waiting:
-                waits_for = z3.Or(
-                    [
-                        z3.And(self.now[system.threads[t].pc] == location,
-                               self.integer(holder) == u + 1)
-                        for location, holder in waits[t]
-                    ],
-                    context,
-                )
-                targets.append(z3.And(self.member[u], waits_for))
+        for t in range(count):
+            blocked = z3.And(unfinished[t], z3.Not(z3.Or(moves[t], context)), context)
+            woken = []
+            for variable, locations in reads[t].items():
+                for u in range(count):
+                    if u == t or variable not in writes[u]:
+                        continue
+                    may_write = [unfinished[u], at(u, writes[u][variable])]
+                    if variable in owned:
+                        owner = self.now[variable]
+                        may_write.append(z3.Or(owner == 0, owner == u + 1, context))
+                    woken.append(
+                        z3.And(at(t, locations), z3.Not(self.member[u]), *may_write, context)
+                    )
             members.append(
-                z3.Implies(self.member[t], z3.And(blocked[t], z3.Or(targets, context)))
+                z3.Implies(
+                    self.member[t], z3.And(blocked, z3.Not(z3.Or(woken, context)), context)
+                )
             )
-        cycle = z3.And(z3.Or([self.member[t] for t in waiting], context), *members)
-        return z3.Or(stuck, cycle)
+        stuck_set = z3.And(z3.Or(self.member, context), *members)
+        return z3.Or(stuck, stuck_set)
 
 
 # ---------------------------------------------------------------- goals
@@ -482,7 +498,8 @@ class _Run:
         compiled = compile_system(system)
         seconds = max(0.0, self.session.deadline - started)
         search = explicit._Search(system, Budget(max_states=limit, timeout=seconds),
-                                 frozenset(ALL_PROPERTIES), None, compiled)
+                                 frozenset(ALL_PROPERTIES), None, compiled,
+                                 blocking_tables(system))
         try:
             search.run()
         except BudgetExceeded as exhausted:
@@ -1012,38 +1029,10 @@ def _deadlock_ending(system: TransitionSystem, final: State) -> Ending:
     compiled = compile_system(system)
     packed = compiled.pack(final)
     out, stuck = compiled.successors(packed)
-    edges = wait_edges(system, compiled, packed, stuck)
-    if stuck and has_cycle(edges, stuck):
-        cycle = cycle_of(edges, stuck)
-        spans = [system.transitions[e.transition].step.span for e in cycle]
-        names = [system.threads[e.waiter].name for e in cycle]
-        return Ending(
-            Property.DEADLOCK,
-            "deadlock: " + " -> ".join(names + [names[0]]) + " wait for each other",
-            spans[0],
-            tuple((e.waiter, e.resource, e.holder, s) for e, s in zip(cycle, spans, strict=True)),
-            tuple(stuck),
-        )
-    if stuck and not out:
-        unfinished = ", ".join(system.threads[t].name for t in stuck)
-        return Ending(
-            Property.DEADLOCK,
-            f"deadlock: no thread can move; {unfinished} never finish",
-            _first_span(system, final, stuck),
-            (),
-            tuple(stuck),
-        )
-    raise ReplayError("the deadlock trace ends in a state where threads can still move")
-
-
-def _first_span(system: TransitionSystem, final: State, stuck: list[int]) -> Span | None:
-    for thread in stuck:
-        location = final[system.threads[thread].pc]
-        for transition in system.transitions:
-            if (transition.thread == thread and transition.source == location
-                    and transition.step.span is not None):
-                return transition.step.span
-    return None
+    ending = deadlock_ending(system, compiled, blocking_tables(system), packed, bool(out), stuck)
+    if ending is None:
+        raise ReplayError("the deadlock trace ends in a state where no thread is stuck for ever")
+    return ending
 
 
 def _trace(system: TransitionSystem, goal: _Goal) -> Trace:
@@ -1146,3 +1135,12 @@ def _refused(run: _Run) -> tuple[tuple[ReturnCode, ...], list[str]]:
     returned = sorted((g.code for g in codes if g.reachable and g.code is not None),
                       key=lambda c: c.value)
     return tuple(returned), []
+
+
+def _bits(mask: int) -> list[int]:
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
