@@ -31,7 +31,7 @@ from checker.reports.junit import junit
 from checker.reports.sarif import sarif
 from checker.result import ModeResult, Trace, Verdict
 from checker.run import Overrides, check_modes, compare, instance_params, load_spec
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.language import ast
 from model.span import SpecError

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from checker.result import ModeResult
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import Mode
 from model.language import ast
 from model.language.params import Params
@@ -31,7 +31,10 @@ def step_spans(spec: ast.Spec, modes: Iterable[Mode], params: Params) -> frozens
     spans: set[Span] = set()
     for mode in modes:
         system = compile_system(spec, mode, params)
-        spans.update(t.step.span for t in system.transitions if t.step.span is not None)
+        for transition in system.transitions:
+            if transition.step.span is not None:
+                spans.add(transition.step.span)
+            spans.update(transition.covers)
     return frozenset(spans)
 
 
@@ -177,4 +180,6 @@ def describe(stmt: ast.Stmt) -> str:
         return f"{stmt.name} = ..."
     if isinstance(stmt, ast.AwaitStmt):
         return "await ..."
-    return f'assert ..., "{stmt.message}"'
+    if isinstance(stmt, ast.AssertStmt):
+        return f'assert ..., "{stmt.message}"'
+    return type(stmt).__name__.removesuffix("Stmt").lower()

@@ -14,7 +14,7 @@ from checker.engines.budget import Budget
 from checker.engines.explicit.search import Progress
 from checker.engines.registry import Engine, explicit_engine
 from checker.result import ModeResult, Verdict
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import ALL_MODES, Mode
 from model.language import ast
 from model.language.params import Params, check_limits, params_of

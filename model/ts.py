@@ -308,11 +308,17 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """A property violated when the transition fires in a state where ``bad`` holds."""
+    """A property violated when the transition fires in a state where ``bad`` holds.
+
+    ``finding`` is non-empty for a check of a core step that the core declares as a known
+    departure from the contract (``departs``): its violation is reported as a finding about
+    the core, with this text as the reason, apart from the verdict of the spec under it.
+    """
 
     property: Property
     bad: Expr
     message: str
+    finding: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +353,9 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """One guarded step of one thread (the guard excludes the program-counter test)."""
+    """One guarded step of one thread (the guard excludes the program-counter test).
+
+    ``covers`` lists spec lines of steps merged into this one (they ran when it fired)."""
 
     thread: int
     source: int
@@ -358,6 +366,7 @@ class Transition:
     checks: tuple[Check, ...] = ()
     waits: tuple[Wait, ...] = ()
     returns: ReturnCode | None = None
+    covers: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

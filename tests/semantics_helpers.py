@@ -5,7 +5,7 @@ from __future__ import annotations
 from checker.engines.budget import Budget
 from checker.engines.explicit import search as explicit
 from checker.result import ModeResult
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import Mode, Property
 from model.language.params import params_of
 from model.language.parser import parse_text

@@ -24,7 +24,7 @@ from checker.engines.explicit import search as explicit
 from checker.engines.z3 import engine as z3engine
 from checker.result import ModeResult, Verdict
 from checker.run import Overrides, instance_params, load_spec
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import ALL_MODES, Mode
 
 ROOT = Path(__file__).resolve().parent.parent

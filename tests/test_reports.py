@@ -102,7 +102,7 @@ def test_sarif_thread_flows_carry_the_whole_trace(reports: tuple[Any, ET.Element
     orders = sorted(loc["executionOrder"] for loc in locations)
     assert orders == list(range(1, len(locations) + 1))
     first = next(loc for loc in locations if loc["executionOrder"] == 1)
-    assert "(core)" in first["location"]["message"]["text"]
+    assert "(core linux-4.14.mig:" in first["location"]["message"]["text"]
     write = next(
         loc for loc in locations if "write ring_page" in loc["location"]["message"]["text"]
     )

@@ -17,7 +17,7 @@ import pytest
 
 from checker.engines.explicit import search as explicit
 from checker.export.promela import export
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import Mode, Property
 from model.language.params import params_of
 from model.language.parser import parse_file

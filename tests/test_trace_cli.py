@@ -64,9 +64,9 @@ def test_trace_itf_rebuilds_every_state(monkeypatch: pytest.MonkeyPatch) -> None
     for state in states:
         assert set(state) - {"#meta"} == set(itf["vars"])
     assert states[0]["mapping"] == "old page" and states[-1]["mapping"] == "new page"
-    assert states[15]["new page holds an uncopied write"] == "no"
-    assert states[16]["new page holds an uncopied write"] == "yes"
-    assert states[16]["#meta"]["thread"] == "completion"
+    assert states[13]["new page holds an uncopied write"] == "no"
+    assert states[14]["new page holds an uncopied write"] == "yes"
+    assert states[14]["#meta"]["thread"] == "completion"
 
 
 def test_trace_mermaid_is_a_sequence_diagram(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +82,7 @@ def test_trace_dot_has_one_lane_per_thread(monkeypatch: pytest.MonkeyPatch) -> N
     text = migcheck(f"trace {NOGUARD} --mode SYNC_NO_COPY --format dot", monkeypatch).stdout
     assert text.startswith("digraph counterexample {") and text.endswith("}\n")
     assert text.count("subgraph cluster_") == 2
-    assert 's14 -> s15 [style=dashed' not in text
-    assert 's11 -> s15 [style=dashed, color=blue, constraint=false, label="completion_lock"]' \
+    assert 's12 -> s13 [style=dashed' not in text
+    assert 's9 -> s13 [style=dashed, color=blue, constraint=false, label="completion_lock"]' \
         in text
     assert text.count("{") == text.count("}")

@@ -18,6 +18,7 @@ Steps of the migration core have no spec line of their own; they point at the sp
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from checker.ci import Judgement, Outcome, Report, SpecReport
@@ -191,7 +192,9 @@ def _unmet(path: str, spec: ast.Spec, judgement: Judgement) -> list[JSONValue]:
         trace = prop_result.trace
         if trace is None or prop_result.property in allowed:
             continue
-        location = trace.violation_span or _expect_span(judgement) or _callback_span(spec)
+        location = (
+            _local(trace.violation_span) or _expect_span(judgement) or _callback_span(spec)
+        )
         sarif_result = _result(
             prop_result.property.value, "error",
             f"{spec.name} in {result.mode.value}: {prop_result.property.value} violated: "
@@ -226,8 +229,8 @@ def _code_flow(path: str, spec: ast.Spec, trace: Trace) -> JSONValue:
         if edge.waiter not in flows:
             threads.append(edge.waiter)
             flows[edge.waiter] = []
-        where = edge.span or _callback_span(spec)
-        core = "" if edge.span is not None else " (core)"
+        where = _local(edge.span) or _callback_span(spec)
+        core = "" if _local(edge.span) is not None else _core_note(edge.span)
         flows[edge.waiter].append({
             "location": _location(
                 path, where, f"{order}. waits for {edge.resource}, held by {edge.holder}{core}"
@@ -246,10 +249,10 @@ def _code_flow(path: str, spec: ast.Spec, trace: Trace) -> JSONValue:
 
 
 def _step_location(path: str, spec: ast.Spec, number: int, step: TraceStep) -> JSONValue:
-    core = step.span is None
-    text = f"{number}. {step.action}" + (" (core)" if core else "")
+    core = _local(step.span) is None
+    text = f"{number}. {step.action}" + (_core_note(step.span) if core else "")
     location: JSONValue = {
-        "location": _location(path, step.span or _callback_span(spec), text),
+        "location": _location(path, _local(step.span) or _callback_span(spec), text),
         "executionOrder": number,
         "importance": "unimportant" if core else "important",
     }
@@ -309,6 +312,18 @@ def _artifact(path: str) -> JSONValue:
     if path.startswith("/"):
         return {"uri": "file://" + quote(path)}
     return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _local(span: Span | None) -> Span | None:
+    """A span in a file of the checked tree; a shipped core's file is not one (its steps are
+    located at the spec and name the core line in their message)."""
+    if span is None or not Path(span.file).is_file():
+        return None
+    return span
+
+
+def _core_note(span: Span | None) -> str:
+    return " (core)" if span is None else f" (core {span})"
 
 
 def _expect_span(judgement: Judgement) -> Span | None:

@@ -5,13 +5,14 @@ entry location, so a branch on the mode (known at compile time) costs no step.  
 that touches shared state is one atomic transition; its :class:`model.ts.Step` points at the
 statement's span.
 
-The callback is inlined once per (migrator, page) into the migrator's code (model/compiler/core.py);
+The callback is inlined once per (migrator, page) into the migrator's code (model/kernel/cores/*.mig, compiled by model/compiler/core_steps.py);
 its ``return`` transitions continue at the core's location for that return code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import Enum
 
 from model.compiler.build import ThreadBuilder
 from model.compiler.locks import ExclusiveLock, LockInstance, holds_any
@@ -44,20 +45,68 @@ from model.ts import (
 )
 
 
+class Role(Enum):
+    """Whose code a statement belongs to: the mode contracts judge the callback and the core,
+    not the caller that entered migrate_pages() nor the other kernel paths."""
+
+    CALLBACK = "callback"
+    CORE = "core"
+    CALLER = "caller"
+    ACTOR = "actor"
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """Where ``continue`` and ``break`` go in the innermost loop."""
+
+    next_iteration: int
+    exit: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerChoice:
+    """Several callers whose task flags differ: which one called is a private variable of the
+    migrator, decided the first time the core tests a flag (value 0: not decided yet; i + 1:
+    ``options[i]``), so states stay shared until the difference matters."""
+
+    variable: int
+    options: tuple[frozenset[str], ...]
+    names: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """Where a body runs: its thread, its page, and (for the callback) its migrator and the
-    core locations each return code continues at."""
+    """Where a body runs: its thread, its page, its role, and for the migrator's code its
+    migrator, the mode its code sees (a callback may be called in another mode than the
+    migration's, e.g. the ASYNC first try of a batch), the core locations each return code
+    continues at, the locks held on entry (the caller's), the innermost loop, and the caller's
+    task flags."""
 
     thread: ThreadBuilder
     page: int
     migrator: int | None
     on_return: dict[ReturnCode, int]
     return_updates: dict[ReturnCode, tuple[tuple[int, Expr], ...]] | None = None
+    role: Role = Role.CALLBACK
+    mode: Mode | None = None
+    held_on_entry: frozenset[str] = frozenset()
+    loop: Loop | None = None
+    flags: frozenset[str] = frozenset()
+    caller: CallerChoice | None = None
 
     @property
     def is_callback(self) -> bool:
-        return self.migrator is not None
+        return self.role is Role.CALLBACK
+
+    @property
+    def is_migrator(self) -> bool:
+        """The migrating task's own code: the callback, the core, or its caller."""
+        return self.role is not Role.ACTOR
+
+    @property
+    def judged(self) -> bool:
+        """Code the mode's contract judges (mode-discipline): the callback and the core."""
+        return self.role in (Role.CALLBACK, Role.CORE)
 
 
 class BodyCompiler:
@@ -66,6 +115,13 @@ class BodyCompiler:
     def __init__(self, res: Resources) -> None:
         self.res = res
         self.mode = res.mode
+        # while a core's loop over pages compiles page N of several: " (page N)"
+        self.page_label = ""
+
+    @staticmethod
+    def mode_of(frame: Frame, default: Mode) -> Mode:
+        """The mode the code of ``frame`` sees."""
+        return frame.mode if frame.mode is not None else default
 
     # ------------------------------------------------------------ entry points
 
@@ -78,7 +134,8 @@ class BodyCompiler:
     # ------------------------------------------------------------ helpers
 
     def step(self, kind: StepKind, text: str, span: Span | None) -> Step:
-        return Step(kind, text, span if span is not None and span.line > 0 else None)
+        where = span if span is not None and span.line > 0 else None
+        return Step(kind, text + self.page_label, where)
 
     def new_location(self, frame: Frame, text: str) -> int:
         return frame.thread.location(text)
@@ -93,8 +150,11 @@ class BodyCompiler:
 
     def held_locks(self, frame: Frame) -> list[LockInstance]:
         """The locks a callback must have released when it returns (not the caller's)."""
-        callers = {ref.name for ref in self.res.spec.held_by_caller(self.mode)}
-        return [lock for lock in self.res.locks_of_page(frame.page) if lock.name not in callers]
+        return [
+            lock
+            for lock in self.res.locks_of_page(frame.page)
+            if lock.name not in frame.held_on_entry
+        ]
 
     def sleep_checks(
         self, frame: Frame, location: int, what: str, span: Span, writeback_wait: bool = False
@@ -103,13 +163,14 @@ class BodyCompiler:
         migrator, and for everyone while a spinning lock is held."""
         thread = frame.thread
         step = self.step(StepKind.CORE, what, span)
-        if frame.is_callback and self.mode is Mode.ASYNC:
+        mode = self.mode_of(frame, self.mode)
+        if frame.judged and mode is Mode.ASYNC:
             thread.check_at(
                 location,
                 Check(Property.MODE_DISCIPLINE, TRUE, f"{what} may sleep in ASYNC mode"),
                 step,
             )
-        if frame.is_callback and self.mode is Mode.SYNC_LIGHT and writeback_wait:
+        if frame.judged and mode is Mode.SYNC_LIGHT and writeback_wait:
             thread.check_at(
                 location,
                 Check(Property.MODE_DISCIPLINE, TRUE, f"{what} in SYNC_LIGHT mode"),
@@ -132,7 +193,11 @@ class BodyCompiler:
     def resolve(self, ref: ast.LockRef, frame: Frame) -> LockInstance | None:
         """The lock a name stands for; None for ``page`` in an actor (it follows the mapping)."""
         if ref.name == "page":
-            return self.migrating(frame) if frame.is_callback else None
+            if not frame.is_migrator:
+                return None
+            if ref.page is not None:
+                return self.res.old_lock[self.page_of(ref, frame)]
+            return self.migrating(frame)
         if ref.name == "newpage":
             return self.res.new_lock[(frame_migrator(frame), frame.page)]
         if ref.name == "buffers":
@@ -299,7 +364,13 @@ class BodyCompiler:
             return self.assign(stmt, next_location, frame)
         if isinstance(stmt, ast.AwaitStmt):
             return self.await_(stmt, next_location, frame)
-        return self.assertion(stmt, next_location, frame)
+        if isinstance(stmt, ast.AssertStmt):
+            return self.assertion(stmt, next_location, frame)
+        return self.core_statement(stmt, next_location, frame)
+
+    def core_statement(self, stmt: ast.Stmt, next_location: int, frame: Frame) -> int:
+        """Statements only a core may hold; the core's compiler handles them."""
+        raise ValueError(f"{stmt.span}: this statement belongs in a migration core")
 
     def condition(self, cond: ast.Cond, then: int, other: int, frame: Frame, span: Span) -> int:
         if isinstance(cond, ast.NotCond):
@@ -332,6 +403,12 @@ class BodyCompiler:
                 holds_any(own, thread.me),
                 f"returns {code.name} with a lock still held",
             ),
+            Check(
+                Property.LOCK_BALANCE,
+                not_(self.migrating(frame).held_by(thread.me)),
+                f"returns {code.name} with the old page unlocked: the core unlocks it (after "
+                "->writepage, lock_page() again before returning, as writeout() does)",
+            ),
         ]
         if code.is_error:
             checks.append(
@@ -341,7 +418,7 @@ class BodyCompiler:
                     f"returns {code.name} after the point of no return (state already migrated)",
                 )
             )
-        elif self.mode is Mode.SYNC_NO_COPY:
+        elif self.mode_of(frame, self.mode) is Mode.SYNC_NO_COPY:
             checks.append(
                 Check(
                     Property.COPY_ORDER,
@@ -430,7 +507,7 @@ class BodyCompiler:
                     "the copy overwrote a write that had already landed on the new page",
                 )
             )
-            if self.mode is Mode.SYNC_NO_COPY:
+            if self.mode_of(frame, self.mode) is Mode.SYNC_NO_COPY:
                 checks.append(
                     Check(
                         Property.COPY_ORDER,
@@ -646,21 +723,51 @@ class BodyCompiler:
         if isinstance(expr, ast.IntLit):
             return const(expr.value)
         if isinstance(expr, ast.ModeTest):
-            return TRUE if self.mode in expr.modes else FALSE
+            return TRUE if self.mode_of(frame, self.mode) in expr.modes else FALSE
         if isinstance(expr, ast.Name):
-            if expr.name == "writeback":
-                return ne(var(self.res.writeback[frame.page]), const(0))
-            if expr.name in self.res.shared_vars or (expr.name, frame.page) in self.res.page_vars:
-                return var(self.res.spec_var(expr.name, frame.page))
-            return const(int(getattr(self.res.params, expr.name)))
+            return self.name_value(expr, frame)
         if isinstance(expr, ast.Unary):
             return not_(self.expression(expr.arg, frame))
-        left = self.expression(expr.left, frame)
-        right = self.expression(expr.right, frame)
-        return _binary(expr.op, left, right)
+        if isinstance(expr, ast.Binary):
+            left = self.operand(expr.left, expr.right, frame)
+            right = self.operand(expr.right, expr.left, frame)
+            return _binary(expr.op, left, right)
+        return self.core_expression(expr, frame)
+
+    def operand(self, expr: ast.SExpr, other: ast.SExpr, frame: Frame) -> Expr:
+        """One side of a binary operator; a value name (``pending``, ``EAGAIN``) compared with
+        a core local or param of that enumeration stands for its position in it."""
+        if isinstance(expr, ast.Name):
+            values = self.values_of(other, frame)
+            if values is not None and expr.name in values and not self.is_variable(expr, frame):
+                return const(values.index(expr.name))
+        return self.expression(expr, frame)
+
+    def values_of(self, expr: ast.SExpr, frame: Frame) -> tuple[str, ...] | None:
+        """The value names of an enumeration-typed expression (a core's locals and params)."""
+        return None
+
+    def is_variable(self, expr: ast.Name, frame: Frame) -> bool:
+        name = expr.name
+        return name in self.res.shared_vars or (name, frame.page) in self.res.page_vars
+
+    def name_value(self, expr: ast.Name, frame: Frame) -> Expr:
+        if expr.name == "writeback":
+            return ne(var(self.res.writeback[frame.page]), const(0))
+        if self.is_variable(expr, frame):
+            return var(self.res.spec_var(expr.name, frame.page))
+        return const(int(getattr(self.res.params, expr.name)))
+
+    def core_expression(self, expr: ast.SExpr, frame: Frame) -> Expr:
+        """Expressions only a core may hold (``any(...)``, ``caller.FLAG``)."""
+        raise ValueError(f"{expr.span}: this expression belongs in a migration core")
 
 
 def _binary(op: str, left: Expr, right: Expr) -> Expr:
+    if op == "%":
+        if left.op is Op.CONST and right.op is Op.CONST and right.value != 0:
+            return const(left.value % right.value)
+        raise ValueError("'%' is only for values known when the model is compiled")
     if op == "&&":
         return and_(left, right)
     if op == "||":

@@ -53,6 +53,9 @@ class Resources:
     page_locks: dict[tuple[str, int], LockInstance] = field(default_factory=dict)
     shared_vars: dict[str, int] = field(default_factory=dict)
     page_vars: dict[tuple[str, int], int] = field(default_factory=dict)
+    core_vars: dict[tuple[str, int], int] = field(default_factory=dict)
+    locals: dict[tuple[int, str, int | None], int] = field(default_factory=dict)
+    order_of: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def migrators(self) -> tuple[int, ...]:
@@ -92,6 +95,18 @@ class Resources:
         return [lock for lock in self.locks_of_page(page) if lock.kind.spins]
 
 
+def shared_layout(params: Params, shared: bool) -> tuple[int, dict[int, tuple[int, ...]]]:
+    """The pages and each migrator's list: the same pages for all (``shared``), or disjoint
+    lists of ``params.pages`` pages each."""
+    migrators = params.migrators
+    if shared:
+        return params.pages, {m: tuple(range(params.pages)) for m in range(migrators)}
+    total = params.pages * migrators
+    return total, {
+        m: tuple(range(m * params.pages, (m + 1) * params.pages)) for m in range(migrators)
+    }
+
+
 def page_layout(params: Params, mode: Mode) -> tuple[int, dict[int, tuple[int, ...]]]:
     """How many logical pages there are and which ones each migrator migrates.
 
@@ -114,10 +129,14 @@ def allocate(
     mode: Mode,
     system: SystemBuilder,
     actor_pages: dict[int, int],
+    layout: tuple[int, dict[int, tuple[int, ...]]] | None = None,
 ) -> Resources:
-    """Create every shared variable, after the threads exist (owners are labelled by thread)."""
+    """Create every shared variable, after the threads exist (owners are labelled by thread).
+
+    ``layout`` gives the number of pages and each migrator's pages (by default the 4.14 layout
+    of :func:`page_layout`)."""
     migrators = params.migrators
-    total, pages_of = page_layout(params, mode)
+    total, pages_of = layout if layout is not None else page_layout(params, mode)
     res = Resources(spec, params, mode, system, total, pages_of, actor_pages=actor_pages)
     thread_count = len(system.threads)
     target_labels = ("old page",) + tuple(

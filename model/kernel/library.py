@@ -1,35 +1,38 @@
 """Library callbacks a spec can tail-call with ``return call NAME``.
 
-Their bodies are written in the spec language itself and inlined where they are called, so a
-callback that ends in ``return migrate_page(mapping, newpage, page, mode)`` (nfs, btrfs) is
-modelled with the same steps as migrate_page.
+Their bodies are written in the spec language itself (model/kernel/library/*.mig, package
+data) and inlined where they are called, so a callback that ends in
+``return migrate_page(mapping, newpage, page, mode)`` (nfs, btrfs) is modelled with the same
+steps as migrate_page.
 """
 
 from __future__ import annotations
 
+from importlib import resources
+from importlib.resources.abc import Traversable
+
 from model.language import ast
 from model.language.parser import parse_text
 
-# mm/migrate.c: migrate_page(), Linux 4.14
-_MIGRATE_PAGE = """
-spec migrate_page
-callback {
-  if !move_mapping { return EAGAIN }
-  if mode == SYNC_NO_COPY { copy_states } else { copy }
-  return OK
-}
-"""
 
-LIBRARY: dict[str, str] = {"migrate_page": _MIGRATE_PAGE}
+def _library_folder() -> Traversable:
+    return resources.files("model.kernel").joinpath("library")
 
 
 def library_names() -> tuple[str, ...]:
-    return tuple(sorted(LIBRARY))
+    return tuple(
+        sorted(
+            entry.name.removesuffix(".mig")
+            for entry in _library_folder().iterdir()
+            if entry.name.endswith(".mig")
+        )
+    )
 
 
 def library_body(name: str) -> ast.Block:
     """The parsed body of a library callback (spans point into ``<library NAME>``)."""
-    spec, diagnostics = parse_text(LIBRARY[name], f"<library {name}>")
+    text = _library_folder().joinpath(f"{name}.mig").read_text(encoding="utf-8")
+    spec, diagnostics = parse_text(text, f"<library {name}>")
     if diagnostics:
         raise ValueError(f"library callback {name} does not parse: {diagnostics[0].render()}")
     return spec.callback

@@ -73,7 +73,25 @@ class Binary:
     span: Span = _span()
 
 
-SExpr = Name | IntLit | ModeTest | Unary | Binary
+@dataclass(frozen=True, slots=True)
+class AnyPage:
+    """``any(EXPR)`` in a core: EXPR holds for some page of the migrator's list (per-page
+    locals in EXPR name that page's copy)."""
+
+    expr: SExpr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CallerFlag:
+    """``caller.FLAG`` in a core: a fact about the task that called migrate_pages(), such as
+    ``memalloc`` (PF_MEMALLOC, set in direct compaction); decided when the core is compiled."""
+
+    flag: str
+    span: Span = _span()
+
+
+SExpr = Name | IntLit | ModeTest | Unary | Binary | AnyPage | CallerFlag
 
 
 def describe(expr: SExpr) -> str:
@@ -86,6 +104,10 @@ def describe(expr: SExpr) -> str:
         return "mode in {" + ", ".join(sorted(m.value for m in expr.modes)) + "}"
     if isinstance(expr, Unary):
         return f"!{describe(expr.arg)}"
+    if isinstance(expr, AnyPage):
+        return f"any({describe(expr.expr)})"
+    if isinstance(expr, CallerFlag):
+        return f"caller.{expr.flag}"
     return f"{describe(expr.left)} {expr.op} {describe(expr.right)}"
 
 
@@ -289,6 +311,100 @@ class AssertStmt:
     span: Span = _span()
 
 
+# ---------------------------------------------------------------- statements of a core
+
+
+@dataclass(frozen=True, slots=True)
+class ForPagesStmt:
+    """``for page in pages { ... }``: the body once per page of the migrator's list, in list
+    order (unrolled when the core is compiled); ``page``, ``newpage``, ``writeback`` and the
+    per-page locals inside name the page of the iteration."""
+
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LoopStmt:
+    """``repeat COUNT as VAR while COND { ... }``: the body runs, then again while VAR + 1 is
+    below COUNT and COND holds (VAR counts from 0).  A real loop with a counter, bounded by
+    COUNT, so every execution ends."""
+
+    count: int | str
+    counter: str
+    condition: SExpr | None
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class BreakStmt:
+    """Leave the innermost ``for`` or ``repeat ... as`` loop."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueStmt:
+    """Go on with the next iteration of the innermost loop."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicStmt:
+    """``atomic { ... }``: statements that cannot block or branch on shared state, taken as
+    one step (the kernel offers no point between them that the model distinguishes)."""
+
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCallStmt:
+    """``rc = migratepage`` / ``rc = migratepage(ASYNC)``: call the spec's callback for the
+    page of the iteration, in the migration's mode or the one given; its return code is
+    stored in local ``result``."""
+
+    result: str
+    mode: Mode | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DmaCopyStmt:
+    """``dma copy``: the device copies the page's contents to the new page (SYNC_NO_COPY)."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CommitStmt:
+    """``commit``: the page's migration is complete; the new page replaces the old one for
+    good, and lost-update checks that it holds every write made to the old one."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class DepartsStmt:
+    """``departs PROPERTY, ... "why" { ... }`` in a core: the steps inside are a known
+    departure of this kernel from the contract of those properties; their violations are
+    reported once, as a finding about the core, apart from the verdict of the spec."""
+
+    properties: tuple[Property, ...]
+    reason: str
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveStmt:
+    """``return`` in a core: migrate_pages() returns to its caller (-ENOMEM ends the run)."""
+
+    span: Span = _span()
+
+
 Stmt = (
     LockStmt
     | UnlockStmt
@@ -307,6 +423,29 @@ Stmt = (
     | AssignStmt
     | AwaitStmt
     | AssertStmt
+    | ForPagesStmt
+    | LoopStmt
+    | BreakStmt
+    | ContinueStmt
+    | AtomicStmt
+    | CallbackCallStmt
+    | DmaCopyStmt
+    | CommitStmt
+    | DepartsStmt
+    | LeaveStmt
+)
+
+CORE_ONLY = (
+    ForPagesStmt,
+    LoopStmt,
+    BreakStmt,
+    ContinueStmt,
+    AtomicStmt,
+    CallbackCallStmt,
+    DmaCopyStmt,
+    CommitStmt,
+    DepartsStmt,
+    LeaveStmt,
 )
 
 
@@ -364,12 +503,15 @@ class Expect:
 
 @dataclass(frozen=True, slots=True)
 class CallerHolds:
-    """``caller holds L [in MODES]``: migration runs in a task that already holds L, e.g. direct
-    compaction entered from an allocation made under L (ASYNC and SYNC_LIGHT)."""
+    """``caller holds L [in MODES]``: migration may run in a task that already holds L, e.g.
+    direct compaction entered from an allocation made under L (ASYNC and SYNC_LIGHT): every
+    caller of those modes is explored both holding L and not.  ``caller NAME holds L``: only
+    the core's caller NAME (``caller`` None: any caller of the modes)."""
 
     locks: tuple[LockRef, ...]
     modes: frozenset[Mode]
     span: Span = _span()
+    caller: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +539,8 @@ class Spec:
     file: str = ""
     span: Span = _span()
     caller_holds: tuple[CallerHolds, ...] = ()
+    core: str | None = None
+    core_span: Span = _span()
 
     def held_by_caller(self, mode: Mode) -> tuple[LockRef, ...]:
         """The locks the migrating task already holds in ``mode``."""
@@ -413,3 +557,89 @@ class Spec:
 
     def expectation(self, mode: Mode) -> Expect | None:
         return next((e for e in self.expects if mode in e.modes), None)
+
+
+# ---------------------------------------------------------------- cores
+
+
+@dataclass(frozen=True, slots=True)
+class CoreParamDecl:
+    """``param NAME : {A, B} = A`` in a core: a choice a spec may set with ``param NAME = B``."""
+
+    name: str
+    choices: tuple[str, ...]
+    default: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CallerDecl:
+    """``caller NAME in MODES [: FLAG, ...]``: a kernel path that calls migrate_pages() in
+    those modes, with facts about its task (``memalloc``: PF_MEMALLOC, direct compaction)."""
+
+    name: str
+    modes: frozenset[Mode]
+    flags: frozenset[str]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalDecl:
+    """``local NAME : {A, B} [per page] = A`` (or ``: code``, ``: int[L..H]``, ``: bool``): the
+    migrator's own state, one copy per migrator (per page of its list with ``per page``)."""
+
+    name: str
+    values: tuple[str, ...]
+    low: int
+    high: int
+    initial: int
+    per_page: bool
+    span: Span = _span()
+
+    @property
+    def is_enum(self) -> bool:
+        return bool(self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateBlock:
+    """``migrate in MODES over isolated|shared pages [, reversed if EXPR] { ... }``: the
+    migrator's code in those modes.  Isolated: each migrator has its own pages (the per-page
+    flow isolates them from the LRU first); shared: every migrator's batch holds the same pages.
+    ``reversed_if``: a condition, decided when compiling, that reverses the migrator's list."""
+
+    modes: frozenset[Mode]
+    shared: bool
+    reversed_if: SExpr | None
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """A migration core: mm/migrate.c of one kernel release, as a spec a developer can edit."""
+
+    name: str
+    kernel: str
+    source: str
+    modes: tuple[Mode, ...]
+    params: tuple[CoreParamDecl, ...]
+    callers: tuple[CallerDecl, ...]
+    locals: tuple[LocalDecl, ...]
+    variables: tuple[VarDecl, ...]
+    flows: tuple[MigrateBlock, ...]
+    changes: tuple[str, ...] = ()
+    file: str = ""
+    span: Span = _span()
+
+    def flow(self, mode: Mode) -> MigrateBlock | None:
+        return next((f for f in self.flows if mode in f.modes), None)
+
+    def local(self, name: str) -> LocalDecl | None:
+        return next((d for d in self.locals if d.name == name), None)
+
+    def param(self, name: str) -> CoreParamDecl | None:
+        return next((d for d in self.params if d.name == name), None)
+
+    def callers_of(self, mode: Mode) -> tuple[CallerDecl, ...]:
+        return tuple(c for c in self.callers if mode in c.modes)

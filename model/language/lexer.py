@@ -29,7 +29,7 @@ class Token:
 
 
 _PUNCT_TWO = ("==", "!=", "<=", ">=", "&&", "||", "..")
-_PUNCT_ONE = "{}()[],:;=<>+-!"
+_PUNCT_ONE = "{}()[],:;=<>+-!.%"
 
 
 def tokenize(text: str, file: str) -> tuple[list[Token], list[Diagnostic]]:

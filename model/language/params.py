@@ -110,14 +110,16 @@ def params_of(spec: ast.Spec) -> tuple[Params, list[Diagnostic]]:
                 )
                 continue
             params = params.override(**{decl.name: choice})
-        else:
+        elif isinstance(decl.value, int):
             errors.append(
                 Diagnostic(
                     Severity.ERROR,
                     decl.span,
-                    f"unknown param '{decl.name}': use one of {', '.join(PARAM_NAMES)}",
+                    f"unknown param '{decl.name}': use one of {', '.join(PARAM_NAMES)}, or "
+                    "a choice the core declares",
                 )
             )
+        # any other `param NAME = CHOICE` sets a choice of the core; checked against the core
     return params, errors
 
 

@@ -50,6 +50,7 @@ DECLARATION_KEYWORDS = frozenset(
         "actor",
         "expect",
         "caller",
+        "core",
     }
 )
 BUILTIN_LOCKS = frozenset({"page", "newpage", "buffers"})
@@ -59,6 +60,7 @@ _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("&&",),
     ("==", "!=", "<", "<=", ">", ">="),
     ("+", "-"),
+    ("%",),
 )
 
 
@@ -198,6 +200,8 @@ class Parser:
         actors: list[ast.Actor] = []
         expects: list[ast.Expect] = []
         caller_holds: list[ast.CallerHolds] = []
+        core: str | None = None
+        core_span = ast.NO_SPAN
         while self.current.kind is not TokenKind.END:
             tok = self.current
             start = self.pos
@@ -226,8 +230,16 @@ class Parser:
                         page, _ = self.integer("a page number")
                     body = self.block()
                     actors.append(ast.Actor(actor_name.text, body, self.span_from(tok), page=page))
+                elif self.accept("core"):
+                    if core is not None:
+                        raise self.error(tok.span, "a second 'core' line: a spec names one core")
+                    core = self.core_name()
+                    core_span = self.span_from(tok)
                 elif self.accept("caller"):
-                    self.expect("holds", "after 'caller' (caller holds LOCK)")
+                    caller_name: str | None = None
+                    if not self.at("holds"):
+                        caller_name = self.ident("a caller's name, or 'holds'").text
+                    self.expect("holds", "after 'caller' (caller [NAME] holds LOCK)")
                     held = [self.lock_ref()]
                     while self.accept(","):
                         held.append(self.lock_ref())
@@ -237,14 +249,16 @@ class Parser:
                         while self.accept(","):
                             modes.add(self.mode())
                     caller_holds.append(
-                        ast.CallerHolds(tuple(held), frozenset(modes), self.span_from(tok))
+                        ast.CallerHolds(
+                            tuple(held), frozenset(modes), self.span_from(tok), caller_name
+                        )
                     )
                 elif self.at("expect"):
                     expects.append(self.expect_decl())
                 else:
                     raise self.error(
                         tok.span,
-                        f"expected a declaration (spec, source, lock, var, pointer, param, "
+                        f"expected a declaration (spec, source, core, lock, var, pointer, param, "
                         f"caller, callback, actor, expect), found {tok.describe()}",
                     )
             except _Abort:
@@ -286,7 +300,32 @@ class Parser:
             self.file,
             whole,
             tuple(caller_holds),
+            core,
+            core_span,
         )
+
+    def core_name(self) -> str:
+        """The core a spec runs under: ``core linux-6.6`` or ``core "linux-6.6"``."""
+        if self.current.kind is TokenKind.STRING:
+            return self.current_string()
+        first = self.current
+        if first.kind is not TokenKind.IDENT:
+            raise self.error(
+                first.span, f"expected a core's name, e.g. linux-4.14, found {first.describe()}"
+            )
+        parts: list[str] = []
+        while self.current.kind is not TokenKind.END and self.current.span.line == first.span.line:
+            tok = self.current
+            if tok.kind is TokenKind.PUNCT and tok.text not in ("-", ".", ".."):
+                break
+            if tok.kind is TokenKind.STRING:
+                break
+            parts.append(tok.text)
+            self.pos += 1
+        return "".join(parts)
+
+    def current_string(self) -> str:
+        return self.string("a core's name").text
 
     def lock_decl(self) -> ast.LockDecl:
         first = self.expect("lock")

@@ -267,12 +267,14 @@ class _Search:
         return replay(self.system, unpack(self.states[root]), path, found.ending, expected)
 
     def covered(self) -> frozenset[Span]:
-        spans = (
-            self.system.transitions[i].step.span
-            for i, hit in enumerate(self.fired_transitions)
-            if hit
-        )
-        return frozenset(span for span in spans if span is not None)
+        spans: set[Span] = set()
+        for index, hit in enumerate(self.fired_transitions):
+            if hit:
+                transition = self.system.transitions[index]
+                if transition.step.span is not None:
+                    spans.add(transition.step.span)
+                spans.update(transition.covers)
+        return frozenset(spans)
 
     def statistics(self) -> Statistics:
         return Statistics(
