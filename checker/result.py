@@ -85,6 +85,16 @@ class Statistics:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A known departure of the migration core from a contract (``departs`` in the core file),
+    seen in this run: reported apart from the spec's verdict, with its trace."""
+
+    property: Property
+    reason: str
+    trace: Trace
+
+
+@dataclass(frozen=True, slots=True)
 class ModeResult:
     """The verdict for one (spec, mode).
 
@@ -103,6 +113,7 @@ class ModeResult:
     statistics: Statistics
     reason: str = ""
     covered: frozenset[Span] = frozenset()
+    findings: tuple[Finding, ...] = ()
 
     def violated(self) -> tuple[Property, ...]:
         return tuple(p.property for p in self.properties if p.verdict is Verdict.VIOLATED)

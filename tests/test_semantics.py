@@ -423,18 +423,21 @@ def test_page_index_names_another_pages_lock() -> None:
 
 
 def test_the_merged_migrate_vma_flow_copies_before_the_state_migrates() -> None:
+    # the core declares the early device copy (`departs copy-order`): a finding about the core,
+    # reported apart from the spec's verdict
     locked_writer = spec(
         "return call migrate_page",
         "param nocopy_flow = migrate_vma",
         "actor user { lock page\nwrite page\nunlock page }",
     )
-    assert violated(locked_writer, Mode.SYNC_NO_COPY) == {Property.COPY_ORDER}
-    intended = locked_writer.replace("param nocopy_flow = migrate_vma", "")
-    assert violated(intended, Mode.SYNC_NO_COPY) == set()
+    merged = run(locked_writer, Mode.SYNC_NO_COPY)
+    assert set(merged.violated()) == set()
+    assert [f.property for f in merged.findings] == [Property.COPY_ORDER]
+    intended = run(locked_writer.replace("param nocopy_flow = migrate_vma", ""), Mode.SYNC_NO_COPY)
+    assert set(intended.violated()) == set() and intended.findings == ()
+    # migrate_vma_pages() calls migrate_page() itself: the owner's callback, which would move
+    # the pointer, never runs, so a write through the pointer lands on the old page
     pointer_writer = AIO_LIKE.replace(
         "{copy}", "if mode == SYNC_NO_COPY { copy_states } else { copy }"
     ).replace("{repoint}", "repoint ring") + "param nocopy_flow = migrate_vma\n"
-    assert violated(pointer_writer, Mode.SYNC_NO_COPY) == {
-        Property.COPY_ORDER,
-        Property.LOST_UPDATE,
-    }
+    assert violated(pointer_writer, Mode.SYNC_NO_COPY) == {Property.LOST_UPDATE}

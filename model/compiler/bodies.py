@@ -5,8 +5,8 @@ entry location, so a branch on the mode (known at compile time) costs no step.  
 that touches shared state is one atomic transition; its :class:`model.ts.Step` points at the
 statement's span.
 
-The callback is inlined once per (migrator, page) into the migrator's code (model/kernel/cores/*.mig, compiled by model/compiler/core_steps.py);
-its ``return`` transitions continue at the core's location for that return code.
+The callback is inlined where the core calls it (model/kernel/cores/*.mig, compiled by
+model/compiler/core_steps.py); its ``return`` transitions continue where the core goes on.
 """
 
 from __future__ import annotations
@@ -93,6 +93,12 @@ class Frame:
     loop: Loop | None = None
     flags: frozenset[str] = frozenset()
     caller: CallerChoice | None = None
+    pages: tuple[int, ...] | None = None
+    bindings: tuple[tuple[str, str | int], ...] = ()
+
+    def bound(self, name: str) -> str | int | None:
+        """The value a procedure parameter is bound to here, if ``name`` is one."""
+        return next((value for key, value in self.bindings if key == name), None)
 
     @property
     def is_callback(self) -> bool:
@@ -157,13 +163,31 @@ class BodyCompiler:
         ]
 
     def sleep_checks(
-        self, frame: Frame, location: int, what: str, span: Span, writeback_wait: bool = False
+        self,
+        frame: Frame,
+        location: int,
+        what: str,
+        span: Span,
+        writeback_wait: bool = False,
+        io_wait: Expr | None = None,
     ) -> None:
         """A sleeping call: forbidden in ASYNC (and writeback waits in SYNC_LIGHT) for the
-        migrator, and for everyone while a spinning lock is held."""
+        migrator, and for everyone while a spinning lock is held.  ``io_wait`` holds when the
+        wait is for a lock held across read I/O, which SYNC_LIGHT does not wait for."""
         thread = frame.thread
         step = self.step(StepKind.CORE, what, span)
         mode = self.mode_of(frame, self.mode)
+        if frame.judged and mode is Mode.SYNC_LIGHT and io_wait is not None:
+            thread.check_at(
+                location,
+                Check(
+                    Property.MODE_DISCIPLINE,
+                    io_wait,
+                    f"{what} may wait for read I/O in SYNC_LIGHT mode (the page is locked for "
+                    "a read and not uptodate)",
+                ),
+                step,
+            )
         if frame.judged and mode is Mode.ASYNC:
             thread.check_at(
                 location,
@@ -257,7 +281,9 @@ class BodyCompiler:
         write = stmt.target.access is not ast.Access.READ
         acquire = lock.acquire(me, write)
         if lock.kind.sleeps:
-            self.sleep_checks(frame, entry, text, stmt.span)
+            self.sleep_checks(
+                frame, entry, text, stmt.span, io_wait=self.read_io_wait(stmt.target, lock, frame)
+            )
         if acquire.queue:
             queued = self.new_location(frame, text + " (queued)")
             thread.add(
@@ -273,6 +299,14 @@ class BodyCompiler:
             return entry
         thread.add(entry, next_location, acquire.guard, acquire.updates, step, waits=acquire.waits)
         return entry
+
+    def read_io_wait(self, ref: ast.LockRef, lock: LockInstance, frame: Frame) -> Expr | None:
+        """For a page or buffer lock: it is held by another thread across read I/O."""
+        if ref.name not in ("page", "buffers") or not isinstance(lock, ExclusiveLock):
+            return None
+        page = self.page_of(ref, frame)
+        other = and_(ne(var(lock.owner), const(0)), ne(var(lock.owner), const(frame.thread.me)))
+        return and_(other, eq(var(self.res.uptodate[page]), const(0)))
 
     def trylock(self, cond: ast.TryLockCond, success: int, failure: int, frame: Frame) -> int:
         thread = frame.thread
@@ -320,6 +354,11 @@ class BodyCompiler:
         if isinstance(stmt, ast.UnlockStmt):
             return self.unlock(stmt, next_location, frame)
         if isinstance(stmt, ast.IfStmt):
+            decided = self.decided(stmt.cond, frame)
+            if decided is not None:
+                # a test of the mode, params or caller: only the branch taken is compiled
+                chosen = stmt.then if decided else stmt.other
+                return self.block(chosen, next_location, frame) if chosen else next_location
             then = self.block(stmt.then, next_location, frame)
             other = self.block(stmt.other, next_location, frame) if stmt.other else next_location
             return self.condition(stmt.cond, then, other, frame, stmt.span)
@@ -360,6 +399,8 @@ class BodyCompiler:
             return self.writeback(stmt, next_location, frame)
         if isinstance(stmt, ast.WritepageStmt):
             return self.writepage(stmt, next_location, frame)
+        if isinstance(stmt, ast.ReadStmt):
+            return self.read_io(stmt, next_location, frame)
         if isinstance(stmt, ast.AssignStmt):
             return self.assign(stmt, next_location, frame)
         if isinstance(stmt, ast.AwaitStmt):
@@ -371,6 +412,19 @@ class BodyCompiler:
     def core_statement(self, stmt: ast.Stmt, next_location: int, frame: Frame) -> int:
         """Statements only a core may hold; the core's compiler handles them."""
         raise ValueError(f"{stmt.span}: this statement belongs in a migration core")
+
+    def decided(self, cond: ast.Cond, frame: Frame) -> bool | None:
+        """The value of a condition known when compiling, else None."""
+        negated = False
+        while isinstance(cond, ast.NotCond):
+            negated = not negated
+            cond = cond.arg
+        if not isinstance(cond, ast.ExprCond):
+            return None
+        expr = self.expression(cond.expr, frame)
+        if expr.op is not Op.CONST:
+            return None
+        return bool(expr.value) != negated
 
     def condition(self, cond: ast.Cond, then: int, other: int, frame: Frame, span: Span) -> int:
         if isinstance(cond, ast.NotCond):
@@ -666,6 +720,22 @@ class BodyCompiler:
             )
         return entry
 
+    def read_io(self, stmt: ast.ReadStmt, next_location: int, frame: Frame) -> int:
+        """``start read``: PG_uptodate clears, a read into the page is in flight (the page
+        lock its reader holds is held across I/O); ``end read``: the read completed."""
+        flag = self.res.uptodate[frame.page]
+        word = "start" if stmt.start else "end"
+        entry = self.new_location(frame, f"{word} read")
+        text = "read I/O starts: page not uptodate" if stmt.start else "read I/O ends: uptodate"
+        frame.thread.add(
+            entry,
+            next_location,
+            TRUE,
+            ((flag, const(0 if stmt.start else 1)),),
+            self.step(StepKind.WRITEBACK, text, stmt.span),
+        )
+        return entry
+
     # ------------------------------------------------------------ spec state
 
     def assign(self, stmt: ast.AssignStmt, next_location: int, frame: Frame) -> int:
@@ -730,6 +800,12 @@ class BodyCompiler:
             return not_(self.expression(expr.arg, frame))
         if isinstance(expr, ast.Binary):
             left = self.operand(expr.left, expr.right, frame)
+            # decided by its left side when compiling: the right side is never looked at (a
+            # name it reads costs no state)
+            if expr.op == "&&" and left == FALSE:
+                return FALSE
+            if expr.op == "||" and left == TRUE:
+                return TRUE
             right = self.operand(expr.right, expr.left, frame)
             return _binary(expr.op, left, right)
         return self.core_expression(expr, frame)
@@ -754,6 +830,8 @@ class BodyCompiler:
     def name_value(self, expr: ast.Name, frame: Frame) -> Expr:
         if expr.name == "writeback":
             return ne(var(self.res.writeback[frame.page]), const(0))
+        if expr.name == "uptodate":
+            return eq(var(self.res.uptodate[frame.page]), const(1))
         if self.is_variable(expr, frame):
             return var(self.res.spec_var(expr.name, frame.page))
         return const(int(getattr(self.res.params, expr.name)))

@@ -17,7 +17,8 @@ from dataclasses import replace
 from model.compiler.bodies import BodyCompiler, CallerChoice, Frame, Loop, Role
 from model.compiler.fusion import compose
 from model.compiler.resources import Resources
-from model.kinds import Property, ReturnCode
+from model.kernel.library import library_body
+from model.kinds import Mode, Property, ReturnCode
 from model.language import ast
 from model.ts import (
     FALSE,
@@ -41,6 +42,7 @@ from model.ts import (
 )
 
 CODE_NAMES = tuple(code.name for code in ReturnCode)
+MODE_NAMES = tuple(mode.value for mode in Mode)
 
 
 class CoreCompiler(BodyCompiler):
@@ -76,7 +78,52 @@ class CoreCompiler(BodyCompiler):
             return self.departs(stmt, next_location, frame)
         if isinstance(stmt, ast.LeaveStmt):
             return self.exits[self.migrator_of(frame)]
+        if isinstance(stmt, ast.ProcCallStmt):
+            return self.call_proc(stmt, next_location, frame)
         raise ValueError(f"{stmt.span}: a statement a core cannot hold")
+
+    def call_proc(self, stmt: ast.ProcCallStmt, next_location: int, frame: Frame) -> int:
+        """Inline a procedure with its parameters bound, over the current pages or one page."""
+        proc = self.core.proc(stmt.name)
+        if proc is None:
+            raise ValueError(f"{stmt.span}: no procedure '{stmt.name}' in this core")
+        bindings: list[tuple[str, str | int]] = []
+        for param, arg in zip(proc.params, stmt.args, strict=True):
+            if param.is_mode:
+                bindings.append((param.name, self.mode_name(arg, frame, stmt.span)))
+            else:
+                bindings.append((param.name, self.count(arg, frame, stmt.span)))
+        pages = (frame.page,) if stmt.on_page else self.pages_of(frame)
+        inner = replace(frame, bindings=tuple(bindings), pages=pages, loop=None)
+        return self.block(proc.body, next_location, inner)
+
+    def mode_name(self, arg: str | int, frame: Frame, span: object) -> str:
+        """A mode argument: a mode's name, ``mode`` (the migration's), or a bound parameter."""
+        if isinstance(arg, str):
+            bound = frame.bound(arg)
+            if isinstance(bound, str):
+                return bound
+            if arg == "mode":
+                return self.mode_of(frame, self.mode).value
+            if Mode.parse(arg) is not None:
+                return arg
+        raise ValueError(f"{span}: '{arg}' is not a mode")
+
+    def count(self, arg: str | int, frame: Frame, span: object) -> int:
+        if isinstance(arg, int):
+            return arg
+        bound = frame.bound(arg)
+        if isinstance(bound, int):
+            return bound
+        if hasattr(self.res.params, arg):
+            return int(getattr(self.res.params, arg))
+        raise ValueError(f"{span}: '{arg}' is not a count")
+
+    def pages_of(self, frame: Frame) -> tuple[int, ...]:
+        """The pages ``for page in pages`` runs over here: a procedure's, else the list."""
+        if frame.pages is not None:
+            return frame.pages
+        return self.res.order_of[self.migrator_of(frame)]
 
     def migrator_of(self, frame: Frame) -> int:
         if frame.migrator is None:
@@ -93,7 +140,7 @@ class CoreCompiler(BodyCompiler):
         page, ``break`` leaves the list."""
         location = next_location
         outer = self.page_label
-        for page in reversed(self.res.order_of[self.migrator_of(frame)]):
+        for page in reversed(self.pages_of(frame)):
             inner = replace(frame, page=page, loop=Loop(location, next_location))
             if self.res.total_pages > 1:
                 self.page_label = f" (page {page})"
@@ -105,11 +152,7 @@ class CoreCompiler(BodyCompiler):
         """A counted loop: the counter is a local of the migrator, the back edge is bounded by
         the count, so every execution ends."""
         m = self.migrator_of(frame)
-        count = (
-            stmt.count
-            if isinstance(stmt.count, int)
-            else int(getattr(self.res.params, stmt.count))
-        )
+        count = self.count(stmt.count, frame, stmt.span)
         counter = self.res.system.variable(
             f"{stmt.counter}{self.who(m)}", 0, max(count - 1, 0), (0,), VarRole.CORE
         )
@@ -130,11 +173,12 @@ class CoreCompiler(BodyCompiler):
             ((counter, add(var(counter), const(1))),),
             self.step(StepKind.CORE, text, stmt.span),
         )
+        # the counter is dead after the loop: reset it, so finished loops leave no trace
         thread.add(
             end,
             next_location,
             not_(again),
-            (),
+            ((counter, const(0)),),
             self.step(StepKind.CORE, f"{stmt.counter} loop ends", stmt.span),
         )
         return body
@@ -191,6 +235,9 @@ class CoreCompiler(BodyCompiler):
     def call_callback(self, stmt: ast.CallbackCallStmt, next_location: int, frame: Frame) -> int:
         """Inline the spec's callback for the page; each return stores its code in the local."""
         result = self.local_variable(stmt.result, frame)
+        call_mode = (
+            Mode(self.mode_name(stmt.mode, frame, stmt.span)) if stmt.mode is not None else None
+        )
         on_return = {code: next_location for code in ReturnCode}
         updates: dict[ReturnCode, tuple[tuple[int, Expr], ...]] = {
             code: ((result, const(CODE_NAMES.index(code.name))),) for code in ReturnCode
@@ -198,11 +245,13 @@ class CoreCompiler(BodyCompiler):
         callback = replace(
             frame,
             role=Role.CALLBACK,
-            mode=stmt.mode if stmt.mode is not None else frame.mode,
+            mode=call_mode if call_mode is not None else frame.mode,
             on_return=on_return,
             return_updates=updates,
             loop=None,
         )
+        if stmt.library is not None:
+            return self.block(library_body(stmt.library), next_location, callback)
         return self.block(self.res.spec.callback, next_location, callback)
 
     # ------------------------------------------------------------ pages
@@ -295,26 +344,65 @@ class CoreCompiler(BodyCompiler):
     # ------------------------------------------------------------ locals and names
 
     def local_variable(self, name: str, frame: Frame) -> int:
+        """The migrator's variable for local ``name`` (its copy for the frame's page, for a
+        ``per page`` local), created the first time code that runs uses it: a local the
+        compiled flow never touches costs no state."""
         m = self.migrator_of(frame)
         found = self.res.locals.get((m, name, frame.page))
         if found is None:
             found = self.res.locals.get((m, name, None))
-        if found is None:
+        if found is not None:
+            return found
+        decl = self.core.local(name)
+        if decl is None:
             raise ValueError(f"no local '{name}' in migrator {m}")
-        return found
+        page = frame.page if decl.per_page else None
+        where = "" if page is None else self.res.suffix(page)
+        who = "" if self.res.params.migrators == 1 else f" (migrator {m})"
+        index = self.res.system.variable(
+            f"{name}{where}{who}", decl.low, decl.high, (decl.initial,), VarRole.CORE, decl.values
+        )
+        self.res.locals[(m, name, page)] = index
+        return index
 
     def is_local(self, name: str, frame: Frame) -> bool:
         if frame.migrator is None:
             return False
         m = frame.migrator
-        return (m, name, frame.page) in self.res.locals or (m, name, None) in self.res.locals
+        return (
+            (m, name, frame.page) in self.res.locals
+            or (m, name, None) in self.res.locals
+            or self.core.local(name) is not None
+        )
+
+    def core_variable(self, name: str, page: int) -> int | None:
+        """The core's page state ``name`` of ``page``, created on first use."""
+        found = self.res.core_vars.get((name, page))
+        if found is not None:
+            return found
+        decl = next((d for d in self.core.variables if d.name == name), None)
+        if decl is None:
+            return None
+        values = tuple(range(decl.low, decl.high + 1)) if decl.initial is None else (decl.initial,)
+        labels = ("false", "true") if decl.is_bool else ()
+        index = self.res.system.variable(
+            f"{name}{self.res.suffix(page)}", decl.low, decl.high, values, VarRole.PAGE, labels
+        )
+        self.res.core_vars[(name, page)] = index
+        return index
 
     def name_value(self, expr: ast.Name, frame: Frame) -> Expr:
         name = expr.name
+        bound = frame.bound(name)
+        if isinstance(bound, str):
+            return const(MODE_NAMES.index(bound))
+        if isinstance(bound, int):
+            return const(bound)
         if self.is_local(name, frame):
             return var(self.local_variable(name, frame))
-        if (name, frame.page) in self.res.core_vars:
-            return var(self.res.core_vars[(name, frame.page)])
+        core_var = self.core_variable(name, frame.page)
+        if core_var is not None:
+            return var(core_var)
         decl = self.core.param(name)
         if decl is not None:
             return const(decl.choices.index(self.choices.get(name, decl.default)))
@@ -325,8 +413,9 @@ class CoreCompiler(BodyCompiler):
     def is_variable(self, expr: ast.Name, frame: Frame) -> bool:
         name = expr.name
         return (
-            self.is_local(name, frame)
-            or (name, frame.page) in self.res.core_vars
+            frame.bound(name) is not None
+            or self.is_local(name, frame)
+            or any(d.name == name for d in self.core.variables)
             or self.core.param(name) is not None
             or super().is_variable(expr, frame)
         )
@@ -334,6 +423,8 @@ class CoreCompiler(BodyCompiler):
     def values_of(self, expr: ast.SExpr, frame: Frame) -> tuple[str, ...] | None:
         if not isinstance(expr, ast.Name):
             return None
+        if isinstance(frame.bound(expr.name), str):
+            return MODE_NAMES
         local = self.core.local(expr.name)
         if local is not None and local.is_enum:
             return local.values
@@ -343,9 +434,13 @@ class CoreCompiler(BodyCompiler):
         return None
 
     def assign(self, stmt: ast.AssignStmt, next_location: int, frame: Frame) -> int:
-        if not self.is_local(stmt.name, frame):
-            return super().assign(stmt, next_location, frame)
-        index = self.local_variable(stmt.name, frame)
+        if self.is_local(stmt.name, frame):
+            index = self.local_variable(stmt.name, frame)
+        else:
+            core_var = self.core_variable(stmt.name, frame.page)
+            if core_var is None:
+                return super().assign(stmt, next_location, frame)
+            index = core_var
         decl = self.core.local(stmt.name)
         value = self.operand(stmt.value, ast.Name(stmt.name), frame)
         entry = self.new_location(frame, f"{stmt.name} = ...")
@@ -372,7 +467,7 @@ class CoreCompiler(BodyCompiler):
 
     def core_expression(self, expr: ast.SExpr, frame: Frame) -> Expr:
         if isinstance(expr, ast.AnyPage):
-            pages = self.res.order_of[self.migrator_of(frame)]
+            pages = self.pages_of(frame)
             return or_(*(self.expression(expr.expr, replace(frame, page=p)) for p in pages))
         if isinstance(expr, ast.CallerFlag):
             if frame.caller is None:

@@ -189,16 +189,30 @@ def fuse_private_steps(system: TransitionSystem) -> TransitionSystem:
         ):
             invisible.add(key)
     system = _advance_migrators(system, invisible, outgoing)
+    for index, info in enumerate(system.threads):
+        # nothing leads to a thread's start: it keeps its own steps
+        invisible.discard((index, system.variables[info.pc].initial[0]))
     if not invisible:
         return system
-    fused: list[Transition] = []
-    for transition in system.transitions:
-        if (transition.thread, transition.source) in invisible:
-            continue
-        for path in _through(transition, invisible, outgoing):
-            composed = _compose_path(path, system)
-            if composed is not None:
-                fused.append(composed)
+    # a location whose paths branch out too much stays a step of its own (a stop): merging
+    # would trade a few states for many long transitions
+    while True:
+        expansions: dict[int, list[Transition]] = {}
+        stops: set[tuple[int, int]] = set()
+        for index, transition in enumerate(system.transitions):
+            if (transition.thread, transition.source) in invisible:
+                continue
+            paths = _through(
+                transition, invisible, outgoing, private[transition.thread], system, _MAX_PATHS
+            )
+            if isinstance(paths, int):
+                stops.add((transition.thread, paths))
+            else:
+                expansions[index] = paths
+        if not stops:
+            break
+        invisible -= stops
+    fused = [t for index in sorted(expansions) for t in expansions[index]]
     return replace(system, transitions=tuple(fused))
 
 
@@ -235,8 +249,6 @@ def _advance_migrators(
             for target, value in values.items():
                 variables[target] = replace(variables[target], initial=(int(value or 0),))
             variables[thread.pc] = replace(variables[thread.pc], initial=(step.target,))
-        start = variables[thread.pc].initial[0]
-        invisible.discard((index, start))
     return replace(system, variables=tuple(variables))
 
 
@@ -267,47 +279,119 @@ def _exhaustive(transitions: list[Transition], system: TransitionSystem) -> bool
     return True
 
 
+_MAX_CANDIDATES = 512
+_MAX_PATHS = 8
+
+
+@dataclass(slots=True)
+class _Partial:
+    """A path being extended: what it changes so far (in terms of the state before its first
+    step), its guards read in that state, and the valuations of the thread's private variables
+    that satisfy them (None: too many to track; then nothing is pruned)."""
+
+    path: list[Transition]
+    updates: Updates
+    guards: list[Expr]
+    candidates: list[dict[int, int]] | None
+    seen: frozenset[int]
+
+
 def _through(
     first: Transition,
     invisible: set[tuple[int, int]],
     outgoing: dict[tuple[int, int], list[Transition]],
-) -> list[list[Transition]]:
-    """Every path that starts with ``first`` and passes through invisible locations only, up
-    to the first visible one (a path never enters the same location twice)."""
-    paths: list[list[Transition]] = []
-    stack: list[tuple[list[Transition], frozenset[int]]] = [([first], frozenset())]
+    private: frozenset[int],
+    system: TransitionSystem,
+    most: int,
+) -> list[Transition] | int:
+    """The composed transitions of every feasible path that starts with ``first`` and passes
+    through invisible locations only, up to the first visible one; or the location that must
+    stay a step of its own: one a path would enter twice (a loop of invisible steps), or the
+    first one when there are more than ``most`` paths.  Paths whose guards contradict
+    each other on the thread's private variables are dropped as they are built, so a chain of
+    tests costs what its feasible branches cost, not every combination of them."""
+    pc = system.threads[first.thread].pc
+    start = _Partial(
+        [first],
+        {target: value for target, value in first.updates if target != pc},
+        [first.guard],
+        [{}],
+        frozenset(),
+    )
+    start.candidates = _narrow(start.candidates, first.guard, private, system)
+    found: list[Transition] = []
+    stack = [start]
     while stack:
-        path, seen = stack.pop()
-        last = path[-1]
+        partial = stack.pop()
+        last = partial.path[-1]
         key = (last.thread, last.target)
-        if key not in invisible or last.target in seen:
-            paths.append(path)
+        if last.target in partial.seen:
+            return last.target
+        if key not in invisible:
+            found.append(_composed(partial, system))
+            if len(found) > most:
+                return first.target
             continue
         for following in outgoing[key]:
-            stack.append((path + [following], seen | {last.target}))
-    paths.reverse()
-    return paths
+            guard = simplify(substitute(following.guard, partial.updates))
+            if guard.op is Op.CONST and guard.value == 0:
+                continue
+            candidates = _narrow(partial.candidates, guard, private, system)
+            if candidates is not None and not candidates:
+                continue
+            updates = dict(partial.updates)
+            for target, value in following.updates:
+                updates[target] = simplify(substitute(value, partial.updates))
+            stack.append(
+                _Partial(
+                    partial.path + [following],
+                    updates,
+                    partial.guards + [guard],
+                    candidates,
+                    partial.seen | {last.target},
+                )
+            )
+    found.reverse()
+    return found
 
 
-def _compose_path(path: list[Transition], system: TransitionSystem) -> Transition | None:
-    first = path[0]
-    if len(path) == 1:
+def _narrow(
+    candidates: list[dict[int, int]] | None,
+    guard: Expr,
+    private: frozenset[int],
+    system: TransitionSystem,
+) -> list[dict[int, int]] | None:
+    """The candidate valuations that may satisfy ``guard`` (extended to the private variables
+    it reads); None once they grow past the cap."""
+    if candidates is None:
+        return None
+    read = sorted(variables_of(guard) & private)
+    new = [v for v in read if v not in (candidates[0] if candidates else {})]
+    extended = candidates
+    for variable in new:
+        info = system.variables[variable]
+        extended = [
+            {**valuation, variable: value}
+            for valuation in extended
+            for value in range(info.low, info.high + 1)
+        ]
+        if len(extended) > _MAX_CANDIDATES:
+            return None
+    return [valuation for valuation in extended if partially_evaluate(guard, valuation) != 0]
+
+
+def _composed(partial: _Partial, system: TransitionSystem) -> Transition:
+    first = partial.path[0]
+    if len(partial.path) == 1:
         return first
-    composed = compose(path, {}, system.threads[first.thread].pc)
-    if composed is None:
-        return None
-    guard = simplify(composed.guard)
-    if guard.op is Op.CONST and guard.value == 0:
-        return None
     covers = tuple(
-        span for t in path[1:] for span in (t.step.span, *t.covers) if span is not None
+        span for t in partial.path[1:] for span in (t.step.span, *t.covers) if span is not None
     )
     return replace(
         first,
-        target=path[-1].target,
-        guard=guard,
-        updates=tuple((v, simplify(e)) for v, e in composed.updates),
-        checks=first.checks,
+        target=partial.path[-1].target,
+        guard=simplify(and_(*partial.guards)),
+        updates=tuple(sorted(partial.updates.items())),
         covers=first.covers + covers,
     )
 

@@ -43,6 +43,7 @@ class Resources:
     mapping: dict[int, int] = field(default_factory=dict)
     committed: dict[int, int] = field(default_factory=dict)
     writeback: dict[int, int] = field(default_factory=dict)
+    uptodate: dict[int, int] = field(default_factory=dict)
     stale: dict[tuple[int, int], int] = field(default_factory=dict)
     fresh: dict[tuple[int, int], int] = field(default_factory=dict)
     pointers: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -169,6 +170,9 @@ def allocate(
         )
         res.writeback[page] = system.variable(
             f"PG_writeback{sfx}", 0, 1, (0,), VarRole.PAGE, ("clear", "set")
+        )
+        res.uptodate[page] = system.variable(
+            f"PG_uptodate{sfx}", 0, 1, (1,), VarRole.PAGE, ("no", "yes")
         )
         for m in res.migrators_of(page):
             who = "" if migrators == 1 else f" (migrator {m})"

@@ -125,7 +125,6 @@ def _build(
             actor_pages[thread.index] = page
             actors.append((thread, actor, page))
     res = allocate(spec, params, mode, system, actor_pages, layout)
-    _core_state(res, core, flow)
     choices = {d.name: str(d.value) for d in spec.params if core.param(d.name) is not None}
     compiler = CoreCompiler(res, core, choices)
     for thread, actor, page in actors:
@@ -138,38 +137,6 @@ def _build(
     for choice in compiler.choices_made:
         built = decide_lazily(built, choice)
     return built
-
-
-def _core_state(res: Resources, core: ast.Core, flow: ast.MigrateBlock) -> None:
-    """The core's page state (``var ... per page``) and every migrator's locals that the
-    mode's flow uses."""
-    system = res.system
-    for decl in core.variables:
-        for page in range(res.total_pages):
-            values = (
-                tuple(range(decl.low, decl.high + 1)) if decl.initial is None else (decl.initial,)
-            )
-            labels = ("false", "true") if decl.is_bool else ()
-            res.core_vars[(decl.name, page)] = system.variable(
-                f"{decl.name}{res.suffix(page)}", decl.low, decl.high, values, VarRole.PAGE, labels
-            )
-    used = _names_in(flow.body)
-    for m, pages in res.pages_of.items():
-        who = "" if res.params.migrators == 1 else f" (migrator {m})"
-        for local in core.locals:
-            if local.name not in used:
-                continue
-            slots: tuple[int | None, ...] = tuple(pages) if local.per_page else (None,)
-            for slot in slots:
-                where = "" if slot is None else res.suffix(slot)
-                res.locals[(m, local.name, slot)] = system.variable(
-                    f"{local.name}{where}{who}",
-                    local.low,
-                    local.high,
-                    (local.initial,),
-                    VarRole.CORE,
-                    local.values,
-                )
 
 
 def _migrator(
@@ -265,23 +232,6 @@ def _check_finish(res: Resources, thread: ThreadBuilder, page: int, actor: ast.A
         ),
         Step(StepKind.CORE, f"{actor.name} finishes", actor.span),
     )
-
-
-def _names_in(block: ast.Block) -> set[str]:
-    """Every name a block reads or assigns (to allocate only the locals a flow uses)."""
-    found: set[str] = set()
-    stack: list[object] = [block]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Name, ast.AssignStmt)):
-            found.add(node.name)
-        elif isinstance(node, ast.CallbackCallStmt):
-            found.add(node.result)
-        if isinstance(node, tuple):
-            stack.extend(node)
-        elif hasattr(node, "__slots__"):
-            stack.extend(getattr(node, slot) for slot in node.__slots__ if slot != "span")
-    return found
 
 
 def _ref_text(ref: ast.LockRef) -> str:

@@ -279,6 +279,15 @@ class WritebackAction(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class ReadStmt:
+    """``start read`` / ``end read`` in an actor: a read I/O into the page begins (PG_uptodate
+    clears: the page lock the reader holds is now held across I/O) or completes (set)."""
+
+    start: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class WritebackStmt:
     action: WritebackAction
     span: Span = _span()
@@ -363,11 +372,24 @@ class AtomicStmt:
 @dataclass(frozen=True, slots=True)
 class CallbackCallStmt:
     """``rc = migratepage`` / ``rc = migratepage(ASYNC)``: call the spec's callback for the
-    page of the iteration, in the migration's mode or the one given; its return code is
-    stored in local ``result``."""
+    page of the iteration, in the migration's mode or the one given (a mode, or a procedure's
+    mode parameter); its return code is stored in local ``result``.  ``rc = call NAME`` calls
+    the library callback NAME instead (migrate_vma_pages() calls migrate_page() itself)."""
 
     result: str
-    mode: Mode | None
+    mode: str | None
+    span: Span = _span()
+    library: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcCallStmt:
+    """``NAME(ARG, ...)`` / ``NAME(ARG, ...) on page``: run a core procedure over the pages of
+    the current list, or over the page of the iteration alone."""
+
+    name: str
+    args: tuple[str | int, ...]
+    on_page: bool
     span: Span = _span()
 
 
@@ -419,6 +441,7 @@ Stmt = (
     | RefStmt
     | RepointStmt
     | WritebackStmt
+    | ReadStmt
     | WritepageStmt
     | AssignStmt
     | AwaitStmt
@@ -433,6 +456,7 @@ Stmt = (
     | CommitStmt
     | DepartsStmt
     | LeaveStmt
+    | ProcCallStmt
 )
 
 CORE_ONLY = (
@@ -446,6 +470,7 @@ CORE_ONLY = (
     CommitStmt,
     DepartsStmt,
     LeaveStmt,
+    ProcCallStmt,
 )
 
 
@@ -602,6 +627,26 @@ class LocalDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcParam:
+    """A procedure parameter: a migration mode (``m : mode``) or a count (``n : count``)."""
+
+    name: str
+    is_mode: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ProcDecl:
+    """``proc NAME(P : mode, N : count) { ... }``: core code called from several places with
+    different modes, counts and pages (6.6's migrate_pages_batch()); inlined at each call."""
+
+    name: str
+    params: tuple[ProcParam, ...]
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class MigrateBlock:
     """``migrate in MODES over isolated|shared pages [, reversed if EXPR] { ... }``: the
     migrator's code in those modes.  Isolated: each migrator has its own pages (the per-page
@@ -631,6 +676,10 @@ class Core:
     changes: tuple[str, ...] = ()
     file: str = ""
     span: Span = _span()
+    procs: tuple[ProcDecl, ...] = ()
+
+    def proc(self, name: str) -> ProcDecl | None:
+        return next((d for d in self.procs if d.name == name), None)
 
     def flow(self, mode: Mode) -> MigrateBlock | None:
         return next((f for f in self.flows if mode in f.modes), None)

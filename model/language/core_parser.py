@@ -19,7 +19,7 @@ from model.span import Diagnostic, Severity, SpecError
 
 CORE_DECLARATIONS = frozenset(
     {"core", "kernel", "source", "changes", "modes", "param", "caller", "local", "var",
-     "migrate"}
+     "migrate", "proc"}
 )
 CODE_VALUES = tuple(code.name for code in ReturnCode)
 
@@ -64,6 +64,7 @@ class CoreParser(Parser):
         locals_: list[ast.LocalDecl] = []
         variables: list[ast.VarDecl] = []
         flows: list[ast.MigrateBlock] = []
+        procs: list[ast.ProcDecl] = []
         while self.current.kind is not TokenKind.END:
             tok = self.current
             start = self.pos
@@ -91,11 +92,13 @@ class CoreParser(Parser):
                     variables.append(self.var_decl())
                 elif self.at("migrate"):
                     flows.append(self.migrate_block())
+                elif self.at("proc"):
+                    procs.append(self.proc_decl())
                 else:
                     raise self.error(
                         tok.span,
                         "expected a core declaration (core, kernel, source, changes, modes, "
-                        f"param, caller, local, var, migrate), found {tok.describe()}",
+                        f"param, caller, local, var, proc, migrate), found {tok.describe()}",
                     )
             except _Abort:
                 self.pos = max(self.pos, start + 1)
@@ -128,6 +131,7 @@ class CoreParser(Parser):
             tuple(changes),
             self.file,
             whole,
+            tuple(procs),
         )
 
     def dotted_name(self, what: str) -> str:
@@ -233,6 +237,23 @@ class CoreParser(Parser):
             name.text, values, low, high, initial, per_page, self.span_from(first)
         )
 
+    def proc_decl(self) -> ast.ProcDecl:
+        first = self.expect("proc")
+        name = self.ident("the procedure's name")
+        self.expect("(", "and its parameters: proc NAME(m : mode, n : count)")
+        params: list[ast.ProcParam] = []
+        while not self.at(")"):
+            param = self.ident("a parameter name")
+            self.expect(":", "and its kind, mode or count")
+            kind = self.ident("mode or count")
+            if kind.text not in ("mode", "count"):
+                raise self.error(kind.span, f"a parameter is a mode or a count, not '{kind.text}'")
+            params.append(ast.ProcParam(param.text, kind.text == "mode", self.span_from(param)))
+            if not self.accept(","):
+                break
+        self.expect(")", "to close the parameters")
+        return ast.ProcDecl(name.text, tuple(params), self.block(), self.span_from(first))
+
     def migrate_block(self) -> ast.MigrateBlock:
         first = self.expect("migrate")
         self.expect("in", "and the modes (migrate in MODES over isolated|shared pages { })")
@@ -312,11 +333,36 @@ class CoreParser(Parser):
             and self.peek(2).text == "migratepage"
         ):
             self.pos += 3
-            mode: Mode | None = None
+            mode: str | None = None
             if self.accept("("):
-                mode = self.mode()
+                mode = self.ident("a mode, or a procedure's mode parameter").text
                 self.expect(")", "to close the mode")
             return ast.CallbackCallStmt(tok.text, mode, self.span_from(tok))
+        if tok.kind is TokenKind.IDENT and self.peek().text == "=" and self.peek(2).text == "call":
+            self.pos += 3
+            library = self.ident("a library callback, e.g. migrate_page")
+            return ast.CallbackCallStmt(tok.text, None, self.span_from(tok), library.text)
+        if (
+            tok.kind is TokenKind.IDENT
+            and self.peek().text == "("
+            and tok.text not in ("if", "await", "assert")
+        ):
+            self.pos += 2
+            args: list[str | int] = []
+            while not self.at(")"):
+                if self.current.kind is TokenKind.INT:
+                    value, _ = self.integer("a count")
+                    args.append(value)
+                else:
+                    args.append(self.ident("a mode, a count or a param").text)
+                if not self.accept(","):
+                    break
+            self.expect(")", "to close the arguments")
+            on_page = False
+            if self.accept("on"):
+                self.expect("page", "(NAME(...) on page: the page of the iteration alone)")
+                on_page = True
+            return ast.ProcCallStmt(tok.text, tuple(args), on_page, self.span_from(tok))
         return super().statement()
 
     def ends_statement(self, tok: Token) -> bool:

@@ -13,37 +13,6 @@ from model.language import ast
 from model.span import Diagnostic, Severity
 
 
-class BatchLock(Enum):
-    """How the SYNC_NO_COPY batch flow locks its pages.
-
-    TRYLOCK: trylock_page() and leave a busy page out of the batch (mm/migrate.c:
-    migrate_vma_prepare, Linux 4.14).  BLOCKING: lock_page() in batch order, as an early version
-    of that code did; two batches that overlap deadlock.
-    """
-
-    TRYLOCK = "trylock"
-    BLOCKING = "blocking"
-
-
-class BatchOrder(Enum):
-    """The order in which concurrent batch migrators lock the pages they share."""
-
-    SAME = "same"
-    OPPOSITE = "opposite"
-
-
-class NoCopyFlow(Enum):
-    """Which SYNC_NO_COPY batch flow the core follows.
-
-    INTENDED: callbacks migrate state, then one DMA copy, then unlock (commit 2916ecc0f9).
-    MIGRATE_VMA: the flow of migrate_vma() as merged in 4.14: the driver's alloc_and_copy()
-    copies every locked page *before* migrate_vma_pages() calls the callbacks.
-    """
-
-    INTENDED = "intended"
-    MIGRATE_VMA = "migrate_vma"
-
-
 class Contents(Enum):
     """Whether the old page's contents must reach the new page (balloon pages hold none)."""
 
@@ -60,10 +29,7 @@ class Params:
     migrators: int = 1
     writes: int = 1
     passes: int = 10
-    batch_lock: BatchLock = BatchLock.TRYLOCK
-    batch_order: BatchOrder = BatchOrder.SAME
     contents: Contents = Contents.KEPT
-    nocopy_flow: NoCopyFlow = NoCopyFlow.INTENDED
 
     def override(self, **values: object) -> Params:
         """A copy with every value that is not None replaced."""
@@ -73,10 +39,7 @@ class Params:
 
 _LIMITS = {"pages": (1, 8), "migrators": (1, 4), "writes": (0, 4), "passes": (1, 10)}
 _ENUMS: dict[str, type[Enum]] = {
-    "batch_lock": BatchLock,
-    "batch_order": BatchOrder,
     "contents": Contents,
-    "nocopy_flow": NoCopyFlow,
 }
 PARAM_NAMES = tuple(f.name for f in fields(Params))
 

@@ -595,6 +595,9 @@ class Parser:
             self.pos += 1
             ptr = self.ident("a pointer name")
             return ast.RepointStmt(ptr.text, self.span_from(tok))
+        if word in ("start", "end") and self.peek().text == "read":
+            self.pos += 2
+            return ast.ReadStmt(word == "start", self.span_from(tok))
         if word in ("wait", "start", "end"):
             self.pos += 1
             self.expect("writeback", f"after '{word}'")

@@ -27,7 +27,7 @@ CALLBACK_ONLY = (
     ast.ReturnStmt,
     ast.ReturnCallStmt,
 )
-ACTOR_ONLY = (ast.WriteStmt, ast.RefStmt)
+ACTOR_ONLY = (ast.WriteStmt, ast.RefStmt, ast.ReadStmt)
 MAX_PATHS = 4096
 
 
@@ -139,16 +139,32 @@ def _check_names(spec: ast.Spec, report: _Report) -> None:
 
 
 def _check_caller_holds(spec: ast.Spec, report: _Report) -> None:
+    """A caller may hold a lock shared by all pages (either side of a reader-writer lock) or
+    the page lock of a page being migrated (``page``, ``page[N]``)."""
     for ref in (r for held in spec.caller_holds for r in held.locks):
+        if ref.name == "page":
+            if ref.access is not ast.Access.EXCLUSIVE:
+                report.error(ref.span, "page has no read or write side")
+            if ref.page is not None and ref.page < 0:
+                report.error(ref.span, "pages are numbered from 0")
+            continue
         decl = spec.lock(ref.name)
         if decl is None:
-            report.error(ref.span, f"caller holds '{ref.name}', which is not a declared lock")
-        elif decl.scope is not ast.Scope.SHARED or decl.kind.shared:
             report.error(
                 ref.span,
-                f"caller holds needs a lock shared by all pages with one "
-                f"holder; {ref.name} is a {decl.kind.value}"
-                + (" per page" if decl.scope is ast.Scope.PER_PAGE else ""),
+                f"caller holds '{ref.name}', which is not a declared lock (or page, page[N])",
+            )
+        elif decl.scope is not ast.Scope.SHARED:
+            report.error(
+                ref.span,
+                f"caller holds needs a lock shared by all pages; {ref.name} is per page",
+                ((decl.span, "declared here"),),
+            )
+        elif decl.kind.shared and ref.access is ast.Access.EXCLUSIVE:
+            report.error(
+                ref.span,
+                f"{ref.name} is a {decl.kind.value}: say which side the caller holds, "
+                f"'{ref.name} read' or '{ref.name} write'",
                 ((decl.span, "declared here"),),
             )
     for actor in spec.actors:
@@ -331,7 +347,7 @@ class _Body:
                 known = (
                     self.spec.variable(node.name) is not None
                     or node.name in INT_PARAMS
-                    or node.name == "writeback"
+                    or node.name in ("writeback", "uptodate")
                 )
                 if not known:
                     self.report.error(
@@ -355,6 +371,7 @@ def _keyword(stmt: ast.Stmt) -> str:
         ast.ReturnCallStmt: "return call",
         ast.WriteStmt: "write",
         ast.RefStmt: "get/put ref",
+        ast.ReadStmt: "start/end read",
     }
     return names.get(type(stmt), "this statement")
 

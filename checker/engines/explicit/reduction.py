@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.ts import ThreadRole, TransitionSystem, partially_evaluate, variables_of
+from model.ts import Expr, ThreadRole, TransitionSystem, partially_evaluate, variables_of
 
 Valuation = tuple[int | None, ...]
 
@@ -62,6 +62,8 @@ class Reducer:
     later_memo: list[dict[tuple[int, tuple[int, ...]], _Access]] = field(default_factory=list)
     lows: tuple[int, ...] = ()
     migrator_mask: int = 0
+    reads_of: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    evaluated: dict[tuple[int, int, Valuation], int | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         system = self.system
@@ -127,19 +129,20 @@ class Reducer:
         while work:
             here = work.pop()
             valuation = states[here]
-            known = {v: x for v, x in zip(private, valuation, strict=True) if x is not None}
             reads |= self.location_reads[thread].get(here, 0)
             for index in self.outgoing[thread].get(here, ()):
                 transition = self.system.transitions[index]
-                if partially_evaluate(transition.guard, known) == 0:
+                if self._evaluate(index, transition.guard, valuation, private, -1) == 0:
                     continue
                 access = self.access[index]
                 reads |= access.reads
                 writes |= access.writes
                 after = list(valuation)
-                for target, expr in transition.updates:
+                for number, (target, expr) in enumerate(transition.updates):
                     if target in position:
-                        after[position[target]] = partially_evaluate(expr, known)
+                        after[position[target]] = self._evaluate(
+                            index, expr, valuation, private, number
+                        )
                 merged = self._join(states.get(transition.target), tuple(after))
                 if merged != states.get(transition.target):
                     states[transition.target] = merged
@@ -147,6 +150,33 @@ class Reducer:
         result = _Access(reads, writes)
         self.futures[key] = result
         return result
+
+    def _evaluate(
+        self,
+        index: int,
+        expr: Expr,
+        valuation: Valuation,
+        private: tuple[int, ...],
+        part: int,
+    ) -> int | None:
+        """Partial evaluation of a guard (``part`` -1) or update of transition ``index`` on
+        the thread's private values, memoised on the private variables it reads."""
+        slots = self.reads_of.get((index, part))
+        if slots is None:
+            read = variables_of(expr)
+            slots = tuple(i for i, v in enumerate(private) if v in read)
+            self.reads_of[(index, part)] = slots
+        key = (index, part, tuple(valuation[i] for i in slots))
+        if key in self.evaluated:
+            return self.evaluated[key]
+        known: dict[int, int] = {}
+        for i in slots:
+            known_value = valuation[i]
+            if known_value is not None:
+                known[private[i]] = known_value
+        value = partially_evaluate(expr, known)
+        self.evaluated[key] = value
+        return value
 
     @staticmethod
     def _join(old: Valuation | None, new: Valuation) -> Valuation:

@@ -23,11 +23,11 @@ from checker.engines.budget import Budget, BudgetExceeded
 from checker.engines.explicit.codegen import CompiledSystem, Packed, compile_system
 from checker.engines.explicit.deadlock import deadlock_ending
 from checker.engines.explicit.reduction import Reducer
-from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
+from checker.result import Finding, ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, replay
 from model.kinds import ALL_PROPERTIES, Property, ReturnCode
 from model.span import Span
-from model.ts import TransitionSystem
+from model.ts import Check, TransitionSystem
 
 ENGINE = "explicit"
 _CLOCK_EVERY = 2048
@@ -76,6 +76,8 @@ class _Search:
         self.returns = {i: t.returns for i, t in enumerate(system.transitions) if t.returns}
         self.returned: set[ReturnCode] = set()
         self.found: dict[Property, _Found] = {}
+        self.findings: dict[tuple[Property, str], _Found] = {}
+        self.finding_level: dict[tuple[Property, str], _Found] = {}
         self.complete = False
         self.fired = 0
         self.fired_transitions = bytearray(len(system.transitions))
@@ -108,6 +110,21 @@ class _Search:
         if current is None or self.cost(candidate) < self.cost(current):
             level[prop] = candidate
 
+    def offer_check(
+        self, level: dict[Property, _Found], check: Check, candidate: _Found
+    ) -> None:
+        """A violated check: the spec's violation, or a finding about the core when the core
+        declares the step a known departure (``departs``), kept apart from the verdict."""
+        if not check.finding:
+            self.offer(level, check.property, candidate)
+            return
+        key = (check.property, check.finding)
+        current = self.finding_level.get(key)
+        if key not in self.findings and (
+            current is None or self.cost(candidate) < self.cost(current)
+        ):
+            self.finding_level[key] = candidate
+
     def over_budget(self) -> None:
         budget = self.budget
         if budget.max_states is not None and len(self.states) > budget.max_states:
@@ -128,9 +145,9 @@ class _Search:
         for check_number in self.compiled.location_checks(packed):
             location_check = self.system.location_checks[check_number]
             check = location_check.check
-            self.offer(
+            self.offer_check(
                 level,
-                check.property,
+                check,
                 _Found(
                     number, None, Ending(check.property, check.message, location_check.step.span)
                 ),
@@ -162,6 +179,7 @@ class _Search:
                 frontier.append(number)
                 self.location_violations(number, packed, level)
         self.found.update(level)
+        self._settle_findings()
         successors = self.compiled.successors
         checks = self.compiled.transition_checks
         transitions = self.system.transitions
@@ -193,9 +211,9 @@ class _Search:
                     for check_number, bad in checks[transition]:
                         if bad(packed):
                             check = transitions[transition].checks[check_number]
-                            self.offer(
+                            self.offer_check(
                                 level,
-                                check.property,
+                                check,
                                 _Found(
                                     number,
                                     transition,
@@ -221,10 +239,16 @@ class _Search:
                         self.switches[known] = switches
                         self.last_thread[known] = thread
             self.found.update(level)
+            self._settle_findings()
             frontier = next_frontier
             if frontier:
                 self.depth += 1
         self.complete = not frontier
+
+    def _settle_findings(self) -> None:
+        for key, candidate in self.finding_level.items():
+            self.findings.setdefault(key, candidate)
+        self.finding_level = {}
 
     def ample(
         self, reducer: Reducer, packed: Packed, out: list[tuple[int, Packed]]
@@ -322,10 +346,17 @@ def check(
         else:
             results.append(PropertyResult(prop, Verdict.UNKNOWN if reason else Verdict.HOLDS))
     refused = tuple(sorted(search.returned, key=lambda c: c.value))
+    findings = tuple(
+        Finding(prop, reason, search.trace(candidate))
+        for (prop, reason), candidate in sorted(
+            search.findings.items(), key=lambda item: (item[0][0].value, item[0][1])
+        )
+    )
     return ModeResult(
         spec=system.name,
         mode=system.mode,
         engine=ENGINE,
+        findings=findings,
         verdict=overall_verdict(results, reason, refused),
         properties=tuple(results),
         refused_with=refused

@@ -422,7 +422,7 @@ def _goals(encoding: _Encoding, properties: frozenset[Property]) -> list[_Goal]:
                 encoding.boolean(lc.check.bad),
             )
             for lc in system.location_checks
-            if lc.check.property is prop
+            if lc.check.property is prop and not lc.check.finding
         ]
         if prop is Property.DEADLOCK:
             arrivals.append(encoding.deadlock())
@@ -430,7 +430,7 @@ def _goals(encoding: _Encoding, properties: frozenset[Property]) -> list[_Goal]:
         fired_by_step = []
         for index, transition in enumerate(system.transitions):
             for check in transition.checks:
-                if check.property is prop:
+                if check.property is prop and not check.finding:
                     bad = encoding.boolean(check.bad)
                     fired_in_state.append(z3.And(encoding.enabled[index], bad))
                     fired_by_step.append(z3.And(encoding.step == index, bad))
@@ -1011,13 +1011,13 @@ def _ending(system: TransitionSystem, prop: Property, path: list[int], states: l
     if path:
         last = system.transitions[path[-1]]
         for check in last.checks:
-            if check.property is prop and evaluate(check.bad, states[-2]):
+            if check.property is prop and not check.finding and evaluate(check.bad, states[-2]):
                 return Ending(prop, check.message, last.step.span)
     final = states[-1]
     for location_check in system.location_checks:
         check = location_check.check
         pc = system.threads[location_check.thread].pc
-        if (check.property is prop and final[pc] == location_check.location
+        if (check.property is prop and not check.finding and final[pc] == location_check.location
                 and evaluate(check.bad, final)):
             return Ending(prop, check.message, location_check.step.span)
     if prop is Property.DEADLOCK:
