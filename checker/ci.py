@@ -6,9 +6,9 @@ Specs may be checked in parallel, one process per spec; the report lists them in
 whatever the order they finished in, and holds no timings, so it is the same byte for byte from
 run to run and for any number of processes.
 
-When a budget ran out, only the violations already found are certain: an expectation is then
-*unmet* when a violation it did not expect was found, and *unknown* otherwise — never met, since
-an unexplored state might still hold a violation.
+Each verdict is judged against its expect line by :func:`checker.run.judge`, the one rule
+every command and report uses: an expectation is met only when every property it constrains was
+decided, unmet when the opposite is certain, and unknown otherwise — never met.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from enum import Enum
 from functools import partial
 from pathlib import Path
 
@@ -28,10 +27,11 @@ from checker.engines.registry import EngineDisagreement, get_engine
 from checker.result import ModeResult
 from checker.run import (
     LoadedSpec,
+    Outcome,
     Overrides,
     check_modes,
-    expectation_met,
     instance_params,
+    judge,
     load_spec,
 )
 from model.kinds import ALL_MODES, Mode
@@ -45,15 +45,6 @@ EXIT_OK = 0
 EXIT_UNMET = 1
 EXIT_BAD = 2
 EXIT_UNKNOWN = 3
-
-
-class Outcome(Enum):
-    """How one (spec, mode) verdict compares with the spec's expect line."""
-
-    MET = "met"
-    UNMET = "unmet"
-    UNKNOWN = "unknown"
-    NO_EXPECTATION = "no expectation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,19 +140,6 @@ def _display(argument: str, relative: Path) -> str:
     if argument in (".", "./"):
         return relative.as_posix()
     return argument.rstrip("/") + "/" + relative.as_posix()
-
-
-def judge(expected: ast.Expect | None, result: ModeResult) -> Outcome:
-    """Compare one verdict with its expectation (see the module docstring for budgets)."""
-    if not result.reason:
-        if expected is None:
-            return Outcome.NO_EXPECTATION
-        return Outcome.MET if expectation_met(expected, result) else Outcome.UNMET
-    found = set(result.violated())
-    if expected is None:
-        return Outcome.UNKNOWN
-    allowed = set(expected.properties) if expected.outcome is ast.Outcome.VIOLATES else set()
-    return Outcome.UNMET if found - allowed else Outcome.UNKNOWN
 
 
 def check_spec_file(

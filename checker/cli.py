@@ -166,7 +166,7 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
         all_results.extend(results)
         if output_format == "json":
             entries.append(render_json.SpecEntry(
-                str(path), loaded.spec, tuple((c.result, c.expected, c.met) for c in comparisons),
+                str(path), loaded.spec, tuple((c.result, c.expected) for c in comparisons),
                 loaded.warnings))
             continue
         click.echo(render_text.header(loaded.spec))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from checker.engines.budget import Budget
@@ -15,7 +16,7 @@ from checker.engines.explicit.search import Progress
 from checker.engines.registry import Engine, explicit_engine
 from checker.result import ModeResult, Verdict
 from model.compiler.system import compile_system
-from model.kinds import ALL_MODES, Mode
+from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.language import ast
 from model.language.params import Params, check_limits, params_of
 from model.language.parser import parse_file
@@ -85,6 +86,57 @@ def check_modes(
     )
 
 
+class Outcome(Enum):
+    """How one (spec, mode) verdict compares with the spec's expect line for that mode."""
+
+    MET = "met"
+    UNMET = "unmet"
+    UNKNOWN = "unknown"
+    NO_EXPECTATION = "no expectation"
+
+
+def undecided(result: ModeResult) -> tuple[Property, ...]:
+    """The properties ``result`` did not decide: judged unknown, or not judged at all."""
+    decided = {
+        p.property for p in result.properties if p.verdict in (Verdict.HOLDS, Verdict.VIOLATED)
+    }
+    return tuple(p for p in ALL_PROPERTIES if p not in decided)
+
+
+def judge(expected: ast.Expect | None, result: ModeResult) -> Outcome:
+    """The one rule, for every command and report, that compares a verdict with its expect line
+    (docs/properties.md, "Expectations").
+
+    An expect line is met only when every property it constrains was decided: ``holds`` needs
+    every property decided to hold and a callback that returns 0 on some path; ``violates P, Q``
+    needs exactly P and Q violated and every other property decided to hold; ``refuses CODES``
+    needs every property decided to hold and a complete search in which the callback returned
+    exactly CODES.  It is unmet when the opposite is certain: a violation the line does not
+    allow was found, a property it names was proved to hold, or a complete run gave another
+    verdict.  Anything else is unknown, never met.  Without an expect line the mode is "no
+    expectation" when its verdict is complete, else unknown.
+    """
+    found = set(result.violated())
+    open_properties = set(undecided(result))
+    complete = not open_properties and result.verdict is not Verdict.UNKNOWN
+    if expected is None:
+        return Outcome.NO_EXPECTATION if complete else Outcome.UNKNOWN
+    allowed = set(expected.properties) if expected.outcome is ast.Outcome.VIOLATES else set()
+    if found - allowed:
+        return Outcome.UNMET
+    if expected.outcome is ast.Outcome.VIOLATES:
+        if allowed - found - open_properties:
+            return Outcome.UNMET  # a property the line names was proved to hold
+        return Outcome.MET if complete else Outcome.UNKNOWN
+    if not complete:
+        return Outcome.UNKNOWN
+    if expected.outcome is ast.Outcome.HOLDS:
+        return Outcome.MET if result.verdict is Verdict.HOLDS else Outcome.UNMET
+    refused = result.verdict is Verdict.REFUSES
+    met = refused and set(result.refused_with) == set(expected.codes)
+    return Outcome.MET if met else Outcome.UNMET
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """A verdict against the spec's expectation for its mode (``expected`` None: none given)."""
@@ -93,20 +145,15 @@ class Comparison:
     expected: ast.Expect | None
 
     @property
+    def outcome(self) -> Outcome:
+        return judge(self.expected, self.result)
+
+    @property
     def met(self) -> bool | None:
+        """True when met, False when unmet or unknown, None without an expect line."""
         if self.expected is None:
             return None
-        return expectation_met(self.expected, self.result)
-
-
-def expectation_met(expected: ast.Expect, result: ModeResult) -> bool:
-    if result.verdict is Verdict.UNKNOWN:
-        return False
-    if expected.outcome is ast.Outcome.HOLDS:
-        return result.verdict is Verdict.HOLDS
-    if expected.outcome is ast.Outcome.REFUSES:
-        return result.verdict is Verdict.REFUSES and set(result.refused_with) == set(expected.codes)
-    return result.verdict is Verdict.VIOLATED and set(result.violated()) == set(expected.properties)
+        return self.outcome is Outcome.MET
 
 
 def describe_expectation(expected: ast.Expect | None) -> str:

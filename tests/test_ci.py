@@ -9,7 +9,7 @@ import pytest
 
 from checker import ci
 from checker.result import ModeResult, PropertyResult, Statistics, Verdict
-from model.kinds import Mode, Property, ReturnCode
+from model.kinds import ALL_PROPERTIES, Mode, Property, ReturnCode
 from model.language import ast
 from tests.cli_helpers import DATA, migcheck
 
@@ -18,7 +18,11 @@ CI = "tests/data/ci"
 
 def _result(verdict: Verdict, violated: tuple[Property, ...] = (), reason: str = "",
             refused: tuple[ReturnCode, ...] = ()) -> ModeResult:
-    properties = tuple(PropertyResult(p, Verdict.VIOLATED) for p in violated)
+    """A result as the explicit engine gives it: every property judged, and those not found
+    violated unknown when a budget ran out."""
+    rest = Verdict.UNKNOWN if reason else Verdict.HOLDS
+    properties = tuple(PropertyResult(p, Verdict.VIOLATED if p in violated else rest)
+                       for p in ALL_PROPERTIES)
     return ModeResult("x", Mode.SYNC, "explicit", verdict, properties, refused,
                       Statistics(10, 20, 3, 0.0), reason)
 

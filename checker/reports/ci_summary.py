@@ -9,9 +9,9 @@ for byte on every run.
 
 from __future__ import annotations
 
-from checker.ci import Judgement, Outcome, Report, SpecReport
+from checker.ci import Judgement, Report, SpecReport
 from checker.reports.text import verdict_text
-from checker.run import describe_expectation
+from checker.run import Outcome, describe_expectation
 
 _BUDGET_OPTION = (
     ("state budget", "--max-states"),

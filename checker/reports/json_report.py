@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from checker.result import ModeResult, Trace
+from checker.run import Comparison
 from model.language import ast
 from model.span import Diagnostic, Span
 
@@ -101,8 +102,9 @@ def trace(value: Trace) -> JSONValue:
 
 
 def mode_result(
-    result: ModeResult, expected: ast.Expect | None, met: bool | None, with_traces: bool = True
+    result: ModeResult, expected: ast.Expect | None, with_traces: bool = True
 ) -> JSONValue:
+    comparison = Comparison(result, expected)
     return {
         "mode": result.mode.value,
         "engine": result.engine,
@@ -111,7 +113,8 @@ def mode_result(
         "violated": [prop.value for prop in result.violated()],
         "reason": result.reason or None,
         "expected": expectation(expected),
-        "met": met,
+        "met": comparison.met,
+        "expectation": comparison.outcome.value,
         "properties": [
             {
                 "property": p.property.value,
@@ -134,7 +137,7 @@ class SpecEntry:
 
     file: str
     spec: ast.Spec | None
-    results: tuple[tuple[ModeResult, ast.Expect | None, bool | None], ...]
+    results: tuple[tuple[ModeResult, ast.Expect | None], ...]
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -145,7 +148,7 @@ def spec_entry(entry: SpecEntry) -> JSONValue:
         "name": spec.name if spec is not None else None,
         "source": spec.source if spec is not None and spec.source else None,
         "diagnostics": [diagnostic(d) for d in entry.diagnostics],
-        "results": [mode_result(r, e, met) for r, e, met in entry.results],
+        "results": [mode_result(r, e) for r, e in entry.results],
     }
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from checker.ci import Judgement, Outcome, Report, SpecReport
+from checker.ci import Judgement, Report, SpecReport
 from checker.reports import text as render_text
-from checker.run import describe_expectation
+from checker.run import Outcome, describe_expectation
 
 
 def junit(report: Report) -> str:

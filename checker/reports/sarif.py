@@ -21,11 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from checker.ci import Judgement, Outcome, Report, SpecReport
+from checker.ci import Judgement, Report, SpecReport
 from checker.reports.json_report import JSONValue, tool_version
 from checker.reports.text import verdict_text
 from checker.result import Trace, TraceStep
-from checker.run import describe_expectation
+from checker.run import Outcome, describe_expectation
 from model.kinds import ALL_PROPERTIES, Property
 from model.language import ast
 from model.span import Diagnostic, Severity, Span

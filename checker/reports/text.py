@@ -7,7 +7,7 @@ from (``core`` for steps of the kernel's migration core) — and under it only w
 from __future__ import annotations
 
 from checker.result import ModeResult, PropertyResult, Trace, Verdict
-from checker.run import Comparison, describe_expectation
+from checker.run import Comparison, Outcome, describe_expectation
 from model.kinds import ALL_PROPERTIES
 from model.language import ast
 
@@ -63,9 +63,10 @@ def table(comparisons: tuple[Comparison, ...]) -> str:
 def _expected_cell(comparison: Comparison) -> str:
     if comparison.expected is None:
         return "(no expect line)"
-    if comparison.met:
+    outcome = comparison.outcome
+    if outcome is Outcome.MET:
         return "met"
-    if comparison.result.verdict is Verdict.UNKNOWN and not comparison.result.violated():
+    if outcome is Outcome.UNKNOWN:
         return f"unknown (expected {describe_expectation(comparison.expected)})"
     return f"UNMET: expected {describe_expectation(comparison.expected)}"
 
