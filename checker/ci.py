@@ -13,6 +13,7 @@ decided, unmet when the opposite is certain, and unknown otherwise — never met
 
 from __future__ import annotations
 
+import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -34,17 +35,13 @@ from checker.run import (
     judge,
     load_spec,
 )
+from checker.status import ExitStatus
 from model.kinds import ALL_MODES, Mode
 from model.language import ast
 from model.language.params import Params
 from model.span import Diagnostic, Severity, SpecError
 
 SPEC_SUFFIX = ".mig"
-
-EXIT_OK = 0
-EXIT_UNMET = 1
-EXIT_BAD = 2
-EXIT_UNKNOWN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +67,11 @@ class Judgement:
 class SpecReport:
     """Everything ``ci`` learnt about one spec file.
 
-    ``errors`` is non-empty for a spec that could not be checked (its diagnostics, or an
-    internal error of migcheck); ``warnings`` holds the spec checker's warnings; ``coverage``
-    the statements no run reached (warnings), or a note saying why that was not judged.
+    ``errors`` is non-empty for a spec that could not be checked (its diagnostics);
+    ``internal_error`` names a bug of migcheck met while checking it (an unexpected exception,
+    the engines disagreeing), with its Python ``traceback``; ``warnings`` holds the spec
+    checker's warnings; ``coverage`` the statements no run reached (warnings), or a note saying
+    why that was not judged.
     """
 
     path: str
@@ -82,11 +81,18 @@ class SpecReport:
     judgements: tuple[Judgement, ...]
     usage_error: str = ""
     coverage: tuple[Diagnostic, ...] = ()
+    internal_error: str = ""
+    traceback: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """The specs checked, in path order; ``interrupted`` when the run was stopped (SIGINT)
+    before all ``total`` specs were checked (those reported are complete)."""
+
     specs: tuple[SpecReport, ...]
+    interrupted: bool = False
+    total: int | None = None
 
     def judgements(self) -> Iterator[tuple[SpecReport, Judgement]]:
         for spec in self.specs:
@@ -97,17 +103,26 @@ class Report:
         return sum(1 for _, j in self.judgements() if j.outcome is outcome)
 
     def bad_specs(self) -> tuple[SpecReport, ...]:
-        return tuple(s for s in self.specs if s.errors or s.usage_error)
+        """Specs that were not checked: spec errors, bad usage, or an internal error."""
+        return tuple(s for s in self.specs if s.errors or s.usage_error or s.internal_error)
 
-    def exit_status(self) -> int:
-        """2 a spec could not be checked, else 1 something unmet, else 3 unknown, else 0."""
+    def internal_errors(self) -> tuple[SpecReport, ...]:
+        return tuple(s for s in self.specs if s.internal_error)
+
+    def exit_status(self) -> ExitStatus:
+        """130 interrupted, else 4 an internal error, else 2 a spec could not be checked, else
+        1 something unmet, else 3 unknown, else 0."""
+        if self.interrupted:
+            return ExitStatus.INTERRUPTED
+        if self.internal_errors():
+            return ExitStatus.INTERNAL_ERROR
         if self.bad_specs():
-            return EXIT_BAD
+            return ExitStatus.BAD_INPUT
         if self.count(Outcome.UNMET):
-            return EXIT_UNMET
+            return ExitStatus.VIOLATED
         if self.count(Outcome.UNKNOWN):
-            return EXIT_UNKNOWN
-        return EXIT_OK
+            return ExitStatus.UNKNOWN
+        return ExitStatus.OK
 
 
 def discover(arguments: Iterable[str]) -> list[str]:
@@ -145,7 +160,34 @@ def _display(argument: str, relative: Path) -> str:
 def check_spec_file(
     path: str, options: Options, progress: Callable[[str], Progress | None] | None = None
 ) -> SpecReport:
-    """Check one spec file; never raises for a bad spec or an internal error of migcheck."""
+    """Check one spec file; never raises for a bad spec or an internal error of migcheck (a bug
+    must not hide the verdicts of the other specs): the report names it instead."""
+    try:
+        return _check_spec_file(path, options, progress)
+    except Exception as crash:
+        return _internal(path, describe_crash(crash), crash)
+
+
+def describe_crash(crash: BaseException) -> str:
+    """An unexpected exception in one line: its type, message and where it was raised (the
+    engines disagreeing needs no more than its message)."""
+    if isinstance(crash, EngineDisagreement):
+        return str(crash)
+    frames = traceback.extract_tb(crash.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    message = " ".join(str(crash).split())
+    return f"{type(crash).__name__}: {message}{where}" if message else (
+        f"{type(crash).__name__}{where}")
+
+
+def _internal(path: str, text: str, crash: BaseException) -> SpecReport:
+    return SpecReport(path, None, (), (), (), internal_error=text,
+                      traceback="".join(traceback.format_exception(crash)))
+
+
+def _check_spec_file(
+    path: str, options: Options, progress: Callable[[str], Progress | None] | None
+) -> SpecReport:
     try:
         loaded = load_spec(Path(path), path)
     except SpecError as error:
@@ -162,29 +204,16 @@ def check_spec_file(
     def for_mode(mode: Mode) -> Progress | None:
         return progress(f"{path} {mode.value}") if progress is not None else None
 
-    try:
-        results = check_modes(
-            spec, options.modes, options.overrides, options.budget, get_engine(options.engine),
-            for_mode,
-        )
-        unreached = _coverage(spec, results, options.modes, params, loaded)
-    except EngineDisagreement as disagreement:
-        return SpecReport(path, spec, (_internal(path, str(disagreement)),), loaded.warnings, ())
-    except Exception as crash:  # a bug in migcheck must not hide the verdicts of other specs
-        where = traceback.extract_tb(crash.__traceback__)[-1]
-        text = (f"internal error while checking this spec: {type(crash).__name__}: {crash} "
-                f"(at {Path(where.filename).name}:{where.lineno}); this is a bug in migcheck, "
-                "please report it with the spec")
-        return SpecReport(path, spec, (_internal(path, text),), loaded.warnings, ())
+    results = check_modes(
+        spec, options.modes, options.overrides, options.budget, get_engine(options.engine),
+        for_mode,
+    )
+    unreached = _coverage(spec, results, options.modes, params, loaded)
     judgements = tuple(
         Judgement(r, spec.expectation(r.mode), judge(spec.expectation(r.mode), r))
         for r in results
     )
     return SpecReport(path, spec, (), loaded.warnings, judgements, coverage=unreached)
-
-
-def _internal(path: str, text: str) -> Diagnostic:
-    return Diagnostic(Severity.ERROR, None, f"{path}: {text}")
 
 
 def _coverage(
@@ -216,18 +245,49 @@ def run(
     """Check ``paths``; with ``jobs`` > 1, in that many processes.
 
     ``progress`` makes a per-mode progress callback (serial runs only: the engine runs in this
-    process); ``finished(done, total)`` is called as each spec completes.
+    process); ``finished(done, total)`` is called as each spec completes.  An interrupt
+    (KeyboardInterrupt) stops the run: the worker processes are stopped, and the report holds
+    the specs completed before it, marked ``interrupted``.
     """
     reports: list[SpecReport] = []
-    if jobs <= 1 or len(paths) <= 1:
-        for path in paths:
-            reports.append(check_spec_file(path, options, progress))
-            if finished is not None:
-                finished(len(reports), len(paths))
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for report in pool.map(partial(check_spec_file, options=options), paths):
-                reports.append(report)
-                if finished is not None:
-                    finished(len(reports), len(paths))
-    return Report(tuple(reports))
+
+    def done(report: SpecReport) -> None:
+        reports.append(report)
+        if finished is not None:
+            finished(len(reports), len(paths))
+
+    try:
+        if jobs <= 1 or len(paths) <= 1:
+            for path in paths:
+                done(check_spec_file(path, options, progress))
+        else:
+            _run_parallel(paths, options, jobs, done)
+    except KeyboardInterrupt:
+        return Report(tuple(reports), interrupted=True, total=len(paths))
+    return Report(tuple(reports), total=len(paths))
+
+
+def _run_parallel(
+    paths: list[str], options: Options, jobs: int, done: Callable[[SpecReport], None]
+) -> None:
+    """One process per spec at a time.  Workers ignore SIGINT, so Ctrl-C reaches only this
+    process (no worker tracebacks); it then terminates the workers instead of waiting for the
+    specs they are checking."""
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    try:
+        for report in pool.map(partial(check_spec_file, options=options), paths):
+            done(report)
+    except BaseException:
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+        for worker in workers:
+            worker.join()
+        raise
+    pool.shutdown()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

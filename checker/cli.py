@@ -1,25 +1,30 @@
 """The ``migcheck`` command line: a thin click layer over :mod:`checker.run` and
 :mod:`checker.ci`.
 
-Exit status is part of the interface.  ``check``: 0 every verdict holds or refuses, 1 some
-property is violated, 2 a bad spec or bad usage, 3 a budget ran out (a verdict is unknown).
-``ci``: 0 every expectation met, 1 some expectation unmet, 2 a bad spec or bad usage, 3 some
-verdict unknown and nothing unmet.  ``trace``: 0 the property holds, 1 a counterexample was
-printed, 2 bad spec or usage, 3 unknown.
+Exit status is part of the interface (:class:`checker.status.ExitStatus`).  ``check``: 0 every
+verdict holds or refuses, 1 some property is violated, 3 a budget ran out (a verdict is
+unknown).  ``ci``: 0 every expectation met, 1 some expectation unmet, 3 some expectation
+unknown and nothing unmet.  ``trace``: 0 the property holds, 1 a counterexample was printed, 3
+unknown.  Every command: 2 a bad spec, bad usage or an output that cannot be written, 4 an
+internal error of migcheck (one line on stderr; ``--debug`` or ``MIGCHECK_DEBUG=1`` adds the
+traceback), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from checker import ci as ci_gate
+from checker.console import OutputError, err, out, writable_file, write_report
 from checker.engines.budget import Budget
 from checker.engines.explicit.search import Progress
-from checker.engines.registry import ENGINE_NAMES, EngineDisagreement, get_engine
+from checker.engines.registry import ENGINE_NAMES, get_engine
 from checker.export import promela as export_promela
 from checker.progress import ProgressLine
 from checker.reports import ci_summary as render_ci
@@ -31,15 +36,11 @@ from checker.reports.junit import junit
 from checker.reports.sarif import sarif
 from checker.result import ModeResult, Trace, Verdict
 from checker.run import Overrides, check_modes, compare, instance_params, load_spec
+from checker.status import ExitStatus
 from model.compiler.system import compile_system
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.language import ast
 from model.span import SpecError
-
-EXIT_OK = 0
-EXIT_VIOLATED = 1
-EXIT_BAD_SPEC = 2
-EXIT_UNKNOWN = 3
 
 MODE_CHOICE = click.Choice([m.value for m in Mode], case_sensitive=False)
 
@@ -49,13 +50,13 @@ def _modes(values: tuple[str, ...]) -> tuple[Mode, ...]:
     return tuple(m for m in ALL_MODES if m in chosen) if values else ALL_MODES
 
 
-def exit_status(results: list[ModeResult]) -> int:
+def exit_status(results: list[ModeResult]) -> ExitStatus:
     """1 if anything is violated, else 3 if anything is unknown, else 0."""
     if any(r.verdict is Verdict.VIOLATED for r in results):
-        return EXIT_VIOLATED
+        return ExitStatus.VIOLATED
     if any(r.verdict is Verdict.UNKNOWN for r in results):
-        return EXIT_UNKNOWN
-    return EXIT_OK
+        return ExitStatus.UNKNOWN
+    return ExitStatus.OK
 
 
 def budget_options(function: click.decorators.FC) -> click.decorators.FC:
@@ -83,9 +84,46 @@ def instance_options(function: click.decorators.FC) -> click.decorators.FC:
     return function
 
 
-@click.group()
+class _Migcheck(click.Group):
+    """The command group: turns an interrupt into exit status 130 and any exception that is
+    not an answer of migcheck's into a one-line internal error with exit status 4."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            err("migcheck: interrupted")
+            raise SystemExit(ExitStatus.INTERRUPTED) from None
+        except Exception as crash:
+            report_internal_error(ci_gate.describe_crash(crash),
+                                  "".join(traceback.format_exception(crash)))
+            raise SystemExit(ExitStatus.INTERNAL_ERROR) from None
+
+
+def debugging() -> bool:
+    """Whether ``--debug`` (or MIGCHECK_DEBUG=1) asked for tracebacks of internal errors."""
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.find_root().params.get("debug"))
+
+
+def report_internal_error(text: str, trace: str, subject: str = "") -> None:
+    """One line on stderr, preceded by the traceback when debugging."""
+    if debugging():
+        err(trace.rstrip("\n"))
+    hint = "" if debugging() else " (--debug or MIGCHECK_DEBUG=1 prints the traceback)"
+    where = f"{subject}: " if subject else ""
+    err(f"internal error: {where}{text}; this is a bug in migcheck, please report it with the "
+        f"spec and the command line{hint}")
+
+
+@click.group(cls=_Migcheck)
 @click.version_option(package_name="migcheck")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="MIGCHECK_DEBUG",
+              help="On an internal error, print the Python traceback as well (also "
+              "MIGCHECK_DEBUG=1).")
+def main(debug: bool) -> None:
     """migcheck: a model checker for Linux kernel page-migration callbacks."""
 
 
@@ -111,15 +149,15 @@ def _mode_progress(line: ProgressLine, label: str) -> Callable[[Mode], Progress 
 
 def _check_modes(spec: ast.Spec, modes: tuple[Mode, ...], overrides: Overrides, budget: Budget,
                  engine: str, progress: ProgressLine, label: str) -> tuple[ModeResult, ...]:
-    """check_modes for a command: bad overrides are usage errors, an engine disagreement an
-    error of migcheck's, and the progress line is cleared whatever happens."""
+    """check_modes for a command: bad overrides are usage errors, and the progress line is
+    cleared whatever happens (an engine disagreement is an internal error, exit status 4)."""
+    try:
+        instance_params(spec, overrides)
+    except ValueError as problem:
+        raise click.UsageError(str(problem)) from problem
     try:
         return check_modes(spec, modes, overrides, budget, get_engine(engine),
                            _mode_progress(progress, label))
-    except ValueError as problem:
-        raise click.UsageError(str(problem)) from problem
-    except EngineDisagreement as disagreement:
-        raise click.ClickException(str(disagreement)) from disagreement
     finally:
         progress.clear()
 
@@ -150,16 +188,16 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
     bad_spec = False
     for number, path in enumerate(files):
         if number and output_format == "text":
-            click.echo()
+            out()
         try:
             loaded = load_spec(path, str(path))
         except SpecError as error:
-            click.echo(str(error), err=True)
+            err(str(error))
             entries.append(render_json.SpecEntry(str(path), None, (), error.diagnostics))
             bad_spec = True
             continue
         for warning in loaded.warnings:
-            click.echo(warning.render(), err=True)
+            err(warning.render())
         results = _check_modes(loaded.spec, _modes(modes), overrides, budget, engine,
                                progress, str(path))
         comparisons = compare(loaded.spec, results)
@@ -169,17 +207,16 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
                 str(path), loaded.spec, tuple((c.result, c.expected) for c in comparisons),
                 loaded.warnings))
             continue
-        click.echo(render_text.header(loaded.spec))
-        click.echo(render_text.table(comparisons))
+        out(render_text.header(loaded.spec))
+        out(render_text.table(comparisons))
         if trace:
             for result in results:
                 for text in render_text.traces(result):
-                    click.echo()
-                    click.echo(text)
+                    out()
+                    out(text)
     if output_format == "json":
-        click.echo(render_json.dumps(render_json.document("check", entries)), nl=False)
-    status = EXIT_BAD_SPEC if bad_spec else exit_status(all_results)
-    raise SystemExit(status)
+        out(render_json.dumps(render_json.document("check", entries)), nl=False)
+    raise SystemExit(ExitStatus.BAD_INPUT if bad_spec else exit_status(all_results))
 
 
 @main.command(name="ci")
@@ -190,9 +227,9 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
 @instance_options
 @budget_options
 @engine_option
-@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False, writable=True),
+@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), callback=writable_file,
               help="Also write a SARIF 2.1.0 report (for GitHub code scanning) to this file.")
-@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True),
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=writable_file,
               help="Also write a JUnit XML report (one testcase per spec and mode).")
 @quiet_option
 def ci_command(paths: tuple[str, ...], jobs: int, pages: int | None, migrators: int | None,
@@ -202,8 +239,9 @@ def ci_command(paths: tuple[str, ...], jobs: int, pages: int | None, migrators: 
     """Check every .mig spec under PATHS against its expect lines.
 
     Prints unmet expectations first, then unknown verdicts, then the rest, and the counts.
-    Exit status: 0 every expectation met, 1 some unmet, 2 a bad spec or usage, 3 some verdict
-    unknown (a budget ran out) and nothing unmet.
+    Exit status: 0 every expectation met, 1 some unmet, 2 a bad spec, usage or output, 3 some
+    expectation unknown (a budget ran out) and nothing unmet, 4 an internal error, 130
+    interrupted.
     """
     specs = ci_gate.discover(paths)
     if not specs:
@@ -222,14 +260,26 @@ def ci_command(paths: tuple[str, ...], jobs: int, pages: int | None, migrators: 
         progress.clear()
     for spec_report in report.specs:
         for error in spec_report.errors:
-            click.echo(error.render(), err=True)
+            err(error.render())
         if spec_report.usage_error:
-            click.echo(f"Error: {spec_report.path}: {spec_report.usage_error}", err=True)
-    click.echo(render_ci.summary(report))
+            err(f"Error: {spec_report.path}: {spec_report.usage_error}")
+        if spec_report.internal_error:
+            report_internal_error(spec_report.internal_error, spec_report.traceback,
+                                  spec_report.path)
+    if report.interrupted:
+        err(f"migcheck: interrupted: {len(report.specs)} of {len(specs)} specs checked")
+    failure: OutputError | None = None
+    try:
+        out(render_ci.summary(report))
+    except OutputError as problem:
+        failure = problem
+    # the reports are written even when standard output failed: CI systems read them
     if sarif_file is not None:
-        Path(sarif_file).write_text(render_json.dumps(sarif(report)), encoding="utf-8")
+        write_report(sarif_file, render_json.dumps(sarif(report)), "SARIF report")
     if junit_file is not None:
-        Path(junit_file).write_text(junit(report), encoding="utf-8")
+        write_report(junit_file, junit(report), "JUnit report")
+    if failure is not None:
+        raise failure
     raise SystemExit(report.exit_status())
 
 
@@ -260,10 +310,10 @@ def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
     try:
         loaded = load_spec(file, str(file))
     except SpecError as error:
-        click.echo(str(error), err=True)
-        raise SystemExit(EXIT_BAD_SPEC) from error
+        err(str(error))
+        raise SystemExit(ExitStatus.BAD_INPUT) from error
     for warning in loaded.warnings:
-        click.echo(warning.render(), err=True)
+        err(warning.render())
     chosen = Mode.parse(mode) or Mode.ASYNC
     progress = _progress_line(quiet)
     (result,) = _check_modes(loaded.spec, (chosen,), Overrides(pages, migrators, writes, passes),
@@ -273,21 +323,24 @@ def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
     for candidate in wanted:
         found = result.trace_for(candidate)
         if found is not None:
-            click.echo(_render_trace(output_format, str(file), result, found), nl=False)
-            raise SystemExit(EXIT_VIOLATED)
+            out(_render_trace(output_format, str(file), result, found), nl=False)
+            raise SystemExit(ExitStatus.VIOLATED)
     subject = prop if prop is not None else "no property"
     if result.reason:
         text = (f"{file}: {result.mode.value}: no counterexample found before the budget ran "
                 f"out: {result.reason}; the verdict is unknown")
-        click.echo(text, err=True)
-        raise SystemExit(EXIT_UNKNOWN)
+        err(text)
+        raise SystemExit(ExitStatus.UNKNOWN)
     verb = "holds" if prop is not None else "is violated"
     text = f"{file}: {result.mode.value}: {subject} {verb}: nothing to trace"
     if result.verdict is Verdict.REFUSES:
         text += " (the callback refuses the mode: " + ", ".join(
             c.name for c in result.refused_with) + ")"
-    click.echo(text, err=output_format != "text")
-    raise SystemExit(EXIT_OK)
+    if output_format == "text":
+        out(text)
+    else:
+        err(text)
+    raise SystemExit(ExitStatus.OK)
 
 
 def _render_trace(output_format: str, file: str, result: ModeResult, trace: Trace) -> str:
@@ -309,8 +362,8 @@ def _render_trace(output_format: str, file: str, result: ModeResult, trace: Trac
               help="Write the model as Promela for SPIN.")
 @click.option("--mode", required=True, type=MODE_CHOICE, help="The mode to export.")
 @instance_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write here instead of standard output.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              callback=writable_file, help="Write here instead of standard output.")
 def export_command(file: Path, promela: bool, mode: str, pages: int | None,
                    migrators: int | None, writes: int | None, passes: int | None,
                    output: str | None) -> None:
@@ -320,15 +373,15 @@ def export_command(file: Path, promela: bool, mode: str, pages: int | None,
         params = instance_params(loaded.spec, Overrides(pages, migrators, writes, passes))
         system = compile_system(loaded.spec, _modes((mode,))[0], params)
     except SpecError as error:
-        click.echo(str(error), err=True)
-        raise SystemExit(EXIT_BAD_SPEC) from error
+        err(str(error))
+        raise SystemExit(ExitStatus.BAD_INPUT) from error
     except ValueError as problem:
         raise click.UsageError(str(problem)) from problem
     text = export_promela.export(system)
     if output is None:
-        click.echo(text, nl=False)
+        out(text, nl=False)
     else:
-        Path(output).write_text(text, encoding="utf-8")
+        write_report(output, text, "Promela model")
 
 
 if __name__ == "__main__":

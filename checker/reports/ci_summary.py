@@ -111,6 +111,8 @@ def _by_spec(report: Report, outcome: Outcome, title: str, show_verdict: bool) -
 
 
 def _why_not_checked(spec_report: SpecReport) -> str:
+    if spec_report.internal_error:
+        return "internal error of migcheck (on stderr)"
     if spec_report.usage_error:
         return spec_report.usage_error
     errors = len(spec_report.errors)
@@ -126,4 +128,6 @@ def _counts(report: Report) -> str:
             f"{report.count(Outcome.NO_EXPECTATION)} without expectation")
     if checked != len(report.specs):
         text += f"; {len(report.specs) - checked} not checked"
+    if report.interrupted:
+        text += f"; interrupted after {len(report.specs)} of {report.total} specs"
     return text

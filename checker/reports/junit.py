@@ -4,7 +4,8 @@
 whose text is the counterexample as ``migcheck check --trace`` prints it; an unknown verdict
 (a budget ran out) is an ``error``; a mode without an expect line is ``skipped`` with its
 verdict; a spec that could not be checked is one testcase named ``spec`` with an ``error``
-holding its diagnostics.  No timings are written, so the file is the same from run to run.
+holding its diagnostics (type ``bad spec``) or the internal error met (type ``internal
+error``).  No timings are written, so the file is the same from run to run.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ def _suite(spec_report: SpecReport) -> ET.Element:
     problems = [d.render() for d in spec_report.errors]
     if spec_report.usage_error:
         problems.append(spec_report.usage_error)
+    if spec_report.internal_error:
+        problems.append(f"internal error: {spec_report.internal_error}")
     if problems:
         case = ET.SubElement(suite, "testcase", classname=spec_report.path, name="spec")
-        error = ET.SubElement(case, "error", type="bad spec",
-                              message=problems[0].splitlines()[0])
+        kind = "internal error" if spec_report.internal_error else "bad spec"
+        error = ET.SubElement(case, "error", type=kind, message=problems[0].splitlines()[0])
         error.text = "\n".join(problems)
         counts["tests"] += 1
         counts["errors"] += 1

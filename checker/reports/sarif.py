@@ -127,11 +127,7 @@ def sarif(report: Report) -> JSONValue:
     results: list[JSONValue] = []
     for spec_report in report.specs:
         results.extend(_spec_results(spec_report))
-    notifications = [
-        {"level": "error", "message": {"text": f"{s.path}: {s.usage_error}"}}
-        for s in report.specs
-        if s.usage_error
-    ]
+    notifications = _notifications(report)
     invocation: JSONValue = {"executionSuccessful": not notifications}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
@@ -155,6 +151,24 @@ def sarif(report: Report) -> JSONValue:
             }
         ],
     }
+
+
+def _notifications(report: Report) -> list[JSONValue]:
+    """What kept the run from doing all it was asked: bad usage, internal errors, an interrupt.
+    Any of them makes ``executionSuccessful`` false; spec errors and budgets do not (the run
+    did its work and the results say what it found)."""
+    out: list[JSONValue] = []
+    for spec_report in report.specs:
+        if spec_report.usage_error:
+            out.append({"level": "error",
+                        "message": {"text": f"{spec_report.path}: {spec_report.usage_error}"}})
+        if spec_report.internal_error:
+            text = f"{spec_report.path}: internal error: {spec_report.internal_error}"
+            out.append({"level": "error", "message": {"text": text}})
+    if report.interrupted:
+        text = f"interrupted after {len(report.specs)} of {report.total} specs"
+        out.append({"level": "error", "message": {"text": text}})
+    return out
 
 
 def _spec_results(spec_report: SpecReport) -> list[JSONValue]:
