@@ -95,6 +95,20 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class CrossCheck:
+    """What ``--engine both`` compared with a second engine: its name and verdict, the
+    properties both engines decided (``compared``, where they agree) and the others, and whether
+    the return codes were compared (only when both runs were complete and found no violation).
+    """
+
+    engine: str
+    verdict: Verdict
+    compared: tuple[Property, ...]
+    not_compared: tuple[Property, ...]
+    codes_compared: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ModeResult:
     """The verdict for one (spec, mode).
 
@@ -102,6 +116,7 @@ class ModeResult:
     REFUSES when every callback return was an error (``refused_with`` lists the codes), else
     HOLDS.  ``reason`` explains an UNKNOWN.  ``covered`` holds the spec spans of the steps that
     fired in some explored interleaving (engines that cannot tell leave it empty).
+    ``cross_check`` says what a second engine confirmed (``--engine both``).
     """
 
     spec: str
@@ -114,6 +129,7 @@ class ModeResult:
     reason: str = ""
     covered: frozenset[Span] = frozenset()
     findings: tuple[Finding, ...] = ()
+    cross_check: CrossCheck | None = None
 
     def violated(self) -> tuple[Property, ...]:
         return tuple(p.property for p in self.properties if p.verdict is Verdict.VIOLATED)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from checker.result import ModeResult, Trace
+from checker.result import CrossCheck, ModeResult, Trace
 from checker.run import Comparison
 from model.language import ast
 from model.span import Diagnostic, Span
@@ -128,6 +128,20 @@ def mode_result(
             "transitions": result.statistics.transitions,
             "depth": result.statistics.depth,
         },
+        "cross_check": cross_check(result.cross_check),
+    }
+
+
+def cross_check(check: CrossCheck | None) -> JSONValue:
+    """What ``--engine both`` compared (null for one engine)."""
+    if check is None:
+        return None
+    return {
+        "engine": check.engine,
+        "verdict": check.verdict.value,
+        "compared": [prop.value for prop in check.compared],
+        "not_compared": [prop.value for prop in check.not_compared],
+        "codes_compared": check.codes_compared,
     }
 
 

@@ -57,7 +57,24 @@ def table(comparisons: tuple[Comparison, ...]) -> str:
     for comparison in comparisons:
         if comparison.result.reason:
             out.append(f"{comparison.result.mode.value}: unknown: {comparison.result.reason}")
+    for comparison in comparisons:
+        if comparison.result.cross_check is not None:
+            out.append(f"{comparison.result.mode.value}: {cross_check_text(comparison.result)}")
     return "\n".join(out)
+
+
+def cross_check_text(result: ModeResult) -> str:
+    """What the second engine of ``--engine both`` confirmed, e.g. "z3 agrees on 5 of 6
+    properties (not decided by both: lost-update); return codes not compared"."""
+    check = result.cross_check
+    if check is None:
+        return ""
+    total = len(check.compared) + len(check.not_compared)
+    text = f"{check.engine} agrees on {len(check.compared)} of {total} properties"
+    if check.not_compared:
+        text += f" (not decided by both: {', '.join(p.value for p in check.not_compared)})"
+    return text + (" and on the return codes" if check.codes_compared
+                   else "; return codes not compared")
 
 
 def _expected_cell(comparison: Comparison) -> str:
