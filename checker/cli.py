@@ -12,6 +12,7 @@ traceback), 130 interrupted.
 
 from __future__ import annotations
 
+import math
 import sys
 import traceback
 from collections.abc import Callable
@@ -59,14 +60,24 @@ def exit_status(results: list[ModeResult]) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _seconds(_context: click.Context, parameter: click.Parameter,
+             value: float | None) -> float | None:
+    """A time budget is a positive, finite number of seconds: ``nan`` and ``inf`` would
+    disable the budget, or never trigger it, without saying so."""
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise click.BadParameter(f"{value:g} is not a positive, finite number of seconds",
+                                 param=parameter)
+    return value
+
+
 def budget_options(function: click.decorators.FC) -> click.decorators.FC:
     """The budget options every checking command takes."""
     function = click.option("--max-states", type=click.IntRange(min=1), default=2_000_000,
                             show_default=True,
                             help="Stop with verdict unknown after this many states.")(function)
-    function = click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
-                            default=None, help="Stop with verdict unknown after this many "
-                            "seconds per mode.")(function)
+    function = click.option("--timeout", type=float, default=None, callback=_seconds,
+                            help="Stop with verdict unknown after this many seconds per mode "
+                            "(per engine with --engine both).")(function)
     function = click.option("--max-memory", type=click.IntRange(min=1), default=None,
                             help="Stop with verdict unknown past this many MiB.")(function)
     return function
