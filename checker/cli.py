@@ -185,11 +185,13 @@ def _check_modes(spec: ast.Spec, modes: tuple[Mode, ...], overrides: Overrides, 
               "(text format; JSON always holds them).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="A verdict table, or a JSON document (docs/json-schema.md).")
+@click.option("--times", is_flag=True, help="A 'seconds' column in the table: the time each "
+              "mode took (JSON always has it).")
 @quiet_option
 def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
           migrators: int | None, writes: int | None, passes: int | None, max_states: int,
           timeout: float | None, max_memory: int | None, engine: str, trace: bool,
-          output_format: str, quiet: bool) -> None:
+          output_format: str, times: bool, quiet: bool) -> None:
     """Check spec FILES and print a verdict table per file."""
     overrides = Overrides(pages, migrators, writes, passes)
     budget = Budget(max_states, timeout, max_memory)
@@ -219,7 +221,7 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
                 loaded.warnings))
             continue
         out(render_text.header(loaded.spec))
-        out(render_text.table(comparisons))
+        out(render_text.table(comparisons, times))
         if trace:
             for result in results:
                 for text in render_text.traces(result):

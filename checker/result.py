@@ -42,12 +42,21 @@ class TraceStep:
 
 @dataclass(frozen=True, slots=True)
 class WaitEdge:
-    """In a deadlock: ``waiter`` waits for ``resource``, which ``holder`` holds."""
+    """In a deadlock: ``waiter`` waits for ``resource``, which ``holder`` holds — or, when
+    ``queued``, which ``holder`` only waits for at the head of the queue: a writer queued on a
+    writer-fair rw_semaphore, behind which new readers wait without anyone holding the lock."""
 
     waiter: str
     resource: str
     holder: str
     span: Span | None
+    queued: bool = False
+
+    def describe(self) -> str:
+        """"waits for R, held by H", or "waits for R, behind H, which is queued for it"."""
+        if self.queued:
+            return f"waits for {self.resource}, behind {self.holder}, which is queued for it"
+        return f"waits for {self.resource}, held by {self.holder}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +107,8 @@ class Finding:
 class CrossCheck:
     """What ``--engine both`` compared with a second engine: its name and verdict, the
     properties both engines decided (``compared``, where they agree) and the others, and whether
-    the return codes were compared (only when both runs were complete and found no violation).
+    the return codes were compared (only when both runs were complete and found no violation),
+    and the seconds the second engine took.
     """
 
     engine: str
@@ -106,6 +116,7 @@ class CrossCheck:
     compared: tuple[Property, ...]
     not_compared: tuple[Property, ...]
     codes_compared: bool
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

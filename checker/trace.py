@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from checker.result import Change, Trace, TraceStep, WaitEdge
 from model.kinds import Property
 from model.span import Span
-from model.ts import State, TransitionSystem, VarRole, evaluate
+from model.ts import State, TransitionSystem, VarRole, evaluate, variables_of
 
 
 class ReplayError(Exception):
@@ -104,8 +104,28 @@ def replay(
         tuple(steps),
         ending.span,
         tuple(
-            WaitEdge(names[w], resource, names[h], span) for w, resource, h, span in ending.cycle
+            WaitEdge(names[w], resource, names[h], span, _queued(system, state, w, resource, h))
+            for w, resource, h, span in ending.cycle
         ),
         tuple(names[b] for b in ending.blocked),
         ending.partial,
     )
+
+
+def _queued(system: TransitionSystem, state: State, waiter: int, resource: str,
+            holder: int) -> bool:
+    """Whether ``holder`` does not hold ``resource`` but is queued for it in ``state``: the
+    lock variable that names it as the one waited for shows it queued (a writer on a
+    writer-fair rw_semaphore, which new readers wait behind)."""
+    location = state[system.threads[waiter].pc]
+    for transition in system.transitions_from(waiter, location):
+        for wait in transition.waits:
+            if wait.resource != resource or evaluate(wait.holder, state) != holder + 1:
+                continue
+            for index in variables_of(wait.holder):
+                variable = system.variables[index]
+                if variable.role is VarRole.LOCK and variable.show(state[index]).startswith(
+                    "queued"
+                ):
+                    return True
+    return False

@@ -9,12 +9,14 @@ then ``# stdout:`` and the standard output, and ``# stderr:`` and the standard e
 is any.  The test runs every command from the repository root and compares.  To accept new
 output, run ``MIGCHECK_UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and review the diff; to add
 a golden test, create a file holding only the command line and run the same.  The migcheck
-version in JSON output is written as ``<version>``.
+version in JSON output is written as ``<version>``, and the seconds a mode took (the one timing
+in it) as ``<seconds>``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -26,11 +28,15 @@ GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("MIGCHECK_UPDATE_GOLDEN") == "1"
 
 
+SECONDS = re.compile(r'"seconds": [0-9.e+-]+')
+
+
 def render(command: str, monkeypatch: pytest.MonkeyPatch) -> str:
     outcome = migcheck(command, monkeypatch)
     version = f'"version": "{tool_version()}"'
+    stdout = SECONDS.sub('"seconds": "<seconds>"', outcome.stdout)
     parts = [f"# {command}", f"# exit status: {outcome.exit_code}", "# stdout:",
-             outcome.stdout.replace(version, '"version": "<version>"')]
+             stdout.replace(version, '"version": "<version>"')]
     if outcome.stderr:
         parts += ["# stderr:", outcome.stderr]
     return "\n".join(parts).rstrip("\n") + "\n"

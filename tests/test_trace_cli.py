@@ -86,3 +86,22 @@ def test_trace_dot_has_one_lane_per_thread(monkeypatch: pytest.MonkeyPatch) -> N
     assert 's9 -> s13 [style=dashed, color=blue, constraint=false, label="completion_lock"]' \
         in text
     assert text.count("{") == text.count("}")
+
+
+def test_a_queued_rwsem_writer_is_not_called_a_holder(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = "tests/data/traces/rwsem_queued_writer.mig"
+    text = migcheck(f"trace {spec} --mode SYNC", monkeypatch).stdout
+    assert "held by writer" not in text
+    assert "waits for sem (write side), behind writer, which is queued for it" in text
+    document = json.loads(migcheck(f"trace {spec} --mode SYNC --format json", monkeypatch).stdout)
+    edges = {(e["waiter"], e["holder"]): e["queued"] for e in document["trace"]["cycle"]}
+    assert edges == {("first", "second"): False, ("second", "writer"): True,
+                     ("writer", "first"): False}
+
+
+def test_booleans_read_as_the_spec_wrote_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = migcheck("trace tests/data/traces/bool_teardown.mig --mode SYNC", monkeypatch).stdout
+    assert "ctx_live = false" in text and "torn_down = true" in text
+    assert "await torn_down == true" in text
+    assert "ctx_live: true -> false" in text
+    assert not any(wrong in text for wrong in ("ctx_live = 0", "torn_down = 1", "== 1"))

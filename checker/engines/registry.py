@@ -91,6 +91,7 @@ def cross_check(first: ModeResult, second: ModeResult) -> CrossCheck:
         compared=compared,
         not_compared=tuple(prop for prop in ALL_PROPERTIES if prop not in compared),
         codes_compared=first.verdict in complete and second.verdict in complete,
+        seconds=second.statistics.seconds,
     )
 
 

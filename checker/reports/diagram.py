@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checker.result import ModeResult, Trace, TraceStep
+from checker.result import ModeResult, Trace, TraceStep, WaitEdge
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,20 +165,30 @@ def dot(result: ModeResult, trace: Trace) -> str:
             lines.append(f"    {last_in_lane[edge.waiter]} -> {node} [arrowhead=none, "
                          "color=gray60, weight=100];")
         lines.append(f"    {{ rank=same; r{total + 1}; {' '.join(w + ';' for w in waits)} }}")
+        wait_lane = {f"w{p}": threads.index(e.waiter) for p, e in enumerate(trace.cycle)}
         for position, edge in enumerate(trace.cycle):
             target = _taking_step(trace, edge.holder, edge.resource)
-            ports = ""
             if target is None:
                 target = next(
                     (f"w{p}" for p, e in enumerate(trace.cycle) if e.waiter == edge.holder),
                     last_in_lane[edge.holder],
                 )
-                side = "n" if position % 2 == 0 else "s"
-                ports = f"tailport={side}, headport={side}, "
-            lines.append(f"    w{position} -> {target} [{ports}color=red, constraint=false, "
-                         f"label={_quote('held by ' + edge.holder)}];")
+            # Waits share the last row.  An edge between two of them is written from the left
+            # lane to the right one (dir=back when it points left), so that two opposite edges
+            # are parallel edges that Graphviz draws apart; ports would separate them too, but
+            # Graphviz 2.43 misreads the attributes after ports on such an edge ("Arrow type
+            # 'false' unknown").
+            tail, head, back = f"w{position}", target, ""
+            if target in wait_lane and wait_lane[target] < wait_lane[tail]:
+                tail, head, back = target, tail, "dir=back, "
+            lines.append(f"    {tail} -> {head} [{back}color=red, constraint=false, "
+                         f"label={_quote(_holder_label(edge))}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _holder_label(edge: WaitEdge) -> str:
+    return f"{edge.holder} queued for it" if edge.queued else f"held by {edge.holder}"
 
 
 def _taking_step(trace: Trace, thread: str, resource: str) -> str | None:

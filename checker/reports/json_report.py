@@ -1,8 +1,9 @@
 """JSON renderings of results and traces, for scripts and other tools.
 
-The document layout is versioned (``schema_version``) and described field by field in
-docs/json-schema.md; a change that removes or renames a field bumps the version.  Documents hold
-no timings (they would differ from run to run), so the same spec gives the same bytes.
+The document layout is versioned (``schema_version``, ``schema_minor``) and described field by
+field in docs/json-schema.md: a change that removes or renames a field, or gives it another
+meaning, bumps ``schema_version``; added fields bump ``schema_minor``.  The one timing is
+``statistics.seconds`` of each mode; everything else is the same bytes for the same spec.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from model.language import ast
 from model.span import Diagnostic, Span
 
 SCHEMA_VERSION = 1
+SCHEMA_MINOR = 1
 
 JSONValue = Any
 
@@ -93,6 +95,7 @@ def trace(value: Trace) -> JSONValue:
                 "waiter": edge.waiter,
                 "resource": edge.resource,
                 "holder": edge.holder,
+                "queued": edge.queued,
                 "location": location(edge.span),
             }
             for edge in value.cycle
@@ -127,6 +130,7 @@ def mode_result(
             "states": result.statistics.states,
             "transitions": result.statistics.transitions,
             "depth": result.statistics.depth,
+            "seconds": result.statistics.seconds,
         },
         "cross_check": cross_check(result.cross_check),
     }
@@ -142,6 +146,7 @@ def cross_check(check: CrossCheck | None) -> JSONValue:
         "compared": [prop.value for prop in check.compared],
         "not_compared": [prop.value for prop in check.not_compared],
         "codes_compared": check.codes_compared,
+        "seconds": check.seconds,
     }
 
 
@@ -170,6 +175,7 @@ def document(command: str, entries: Iterable[SpecEntry]) -> JSONValue:
     """The top level every JSON output of migcheck shares."""
     return {
         "schema_version": SCHEMA_VERSION,
+        "schema_minor": SCHEMA_MINOR,
         "tool": {"name": "migcheck", "version": tool_version()},
         "command": command,
         "specs": [spec_entry(e) for e in entries],
@@ -180,6 +186,7 @@ def trace_document(file: str, result: ModeResult, value: Trace) -> JSONValue:
     """``migcheck trace --format json``: one counterexample with its spec and mode."""
     return {
         "schema_version": SCHEMA_VERSION,
+        "schema_minor": SCHEMA_MINOR,
         "tool": {"name": "migcheck", "version": tool_version()},
         "command": "trace",
         "file": file,

@@ -31,6 +31,24 @@ from model.language import ast
 from model.span import Diagnostic, Severity, Span
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# where a person reading a code-scanning alert learns about migcheck: the package's page, whose
+# text is the README (SARIF requires an absolute URI here)
+INFORMATION_URI = "https://pypi.org/project/migcheck/"
+
+# A rule's ``name`` must differ from its ``id`` (SARIF1001): a PascalCase phrase that says what
+# the rule wants, as SARIF's own examples do ("NoHardcodedCredentials").
+RULE_NAMES: dict[str, str] = {
+    "deadlock": "NoDeadlock",
+    "lost-update": "NoLostUpdate",
+    "copy-order": "CopyAfterStateMigration",
+    "mode-discipline": "KeepTheModeContract",
+    "lock-balance": "BalancedLocking",
+    "assertion": "SpecAssertionsHold",
+    "expectation": "VerdictMatchesExpectLine",
+    "budget": "VerdictWithinBudget",
+    "spec-error": "SpecIsValid",
+    "unreached": "EveryStatementRuns",
+}
 
 _PROPERTY_TEXT: dict[Property, tuple[str, str, str]] = {
     Property.DEADLOCK: (
@@ -110,10 +128,9 @@ def rules() -> list[JSONValue]:
 
 
 def _rule(rule_id: str, short: str, full: str, fix: str, level: str) -> JSONValue:
-    name = "".join(part.capitalize() for part in rule_id.split("-"))
     return {
         "id": rule_id,
-        "name": name,
+        "name": RULE_NAMES[rule_id],
         "shortDescription": {"text": short},
         "fullDescription": {"text": full},
         "help": {"text": f"{full} {fix}", "markdown": f"{full}\n\n**Fix:** {fix}"},
@@ -140,6 +157,7 @@ def sarif(report: Report) -> JSONValue:
                 "tool": {
                     "driver": {
                         "name": "migcheck",
+                        "informationUri": INFORMATION_URI,
                         "version": version,
                         "semanticVersion": version,
                         "rules": rules(),
@@ -247,7 +265,7 @@ def _code_flow(path: str, spec: ast.Spec, trace: Trace) -> JSONValue:
         core = "" if _local(edge.span) is not None else _core_note(edge.span)
         flows[edge.waiter].append({
             "location": _location(
-                path, where, f"{order}. waits for {edge.resource}, held by {edge.holder}{core}"
+                path, where, f"{order}. {edge.describe()}{core}"
             ),
             "executionOrder": order,
             "importance": "essential",

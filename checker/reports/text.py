@@ -25,10 +25,14 @@ def header(spec: ast.Spec) -> str:
     return f"{spec.file}: {spec.name}{source}"
 
 
-def table(comparisons: tuple[Comparison, ...]) -> str:
-    """One row per mode, one column per property, then states explored and the expectation."""
+def table(comparisons: tuple[Comparison, ...], times: bool = False) -> str:
+    """One row per mode, one column per property, then states explored, with ``times`` the
+    seconds each mode took, and the expectation.  Without ``times`` the table is the same on
+    every run."""
     show_expected = any(c.expected is not None for c in comparisons)
     columns = ["mode", "verdict"] + [p.value for p in ALL_PROPERTIES] + ["states"]
+    if times:
+        columns.append("seconds")
     if show_expected:
         columns.append("expected")
     rows: list[list[str]] = []
@@ -40,11 +44,13 @@ def table(comparisons: tuple[Comparison, ...]) -> str:
         # the z3 engine stores no states: its column says so rather than 0
         explored = result.engine != "z3" or result.statistics.states
         row.append(str(result.statistics.states) if explored else "-")
+        if times:
+            row.append(f"{mode_seconds(result):.2f}")
         if show_expected:
             row.append(_expected_cell(comparison))
         rows.append(row)
     widths = [max(len(columns[i]), *(len(r[i]) for r in rows)) for i in range(len(columns))]
-    numeric = {columns.index("states")}
+    numeric = {columns.index("states")} | ({columns.index("seconds")} if times else set())
 
     def line(cells: list[str]) -> str:
         parts = [
@@ -61,6 +67,12 @@ def table(comparisons: tuple[Comparison, ...]) -> str:
         if comparison.result.cross_check is not None:
             out.append(f"{comparison.result.mode.value}: {cross_check_text(comparison.result)}")
     return "\n".join(out)
+
+
+def mode_seconds(result: ModeResult) -> float:
+    """The seconds a mode took: with ``--engine both``, both engines together."""
+    extra = result.cross_check.seconds if result.cross_check is not None else 0.0
+    return result.statistics.seconds + extra
 
 
 def cross_check_text(result: ModeResult) -> str:
@@ -108,8 +120,7 @@ def trace_text(result: ModeResult, prop: PropertyResult) -> str:
         waiter_width = max(len(e.waiter) for e in trace.cycle)
         for edge in trace.cycle:
             where = f"   ({edge.span})" if edge.span is not None else "   (core)"
-            lines.append(f"    {edge.waiter.ljust(waiter_width)}  waits for {edge.resource}, "
-                         f"held by {edge.holder}{where}")
+            lines.append(f"    {edge.waiter.ljust(waiter_width)}  {edge.describe()}{where}")
     elif trace.blocked and trace.partial:
         lines.append(f"  after step {total}, these threads can never move again, though others "
                      f"still run: {', '.join(trace.blocked)}")

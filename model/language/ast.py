@@ -46,8 +46,12 @@ class Name:
 
 @dataclass(frozen=True, slots=True)
 class IntLit:
+    """An integer, or ``true``/``false`` (1/0), which ``spelling`` keeps for messages and
+    traces (outside equality: ``true`` means 1)."""
+
     value: int
     span: Span = _span()
+    spelling: str = field(default="", compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,7 @@ def describe(expr: SExpr) -> str:
     if isinstance(expr, Name):
         return expr.name
     if isinstance(expr, IntLit):
-        return str(expr.value)
+        return expr.spelling or str(expr.value)
     if isinstance(expr, ModeTest):
         return "mode in {" + ", ".join(sorted(m.value for m in expr.modes)) + "}"
     if isinstance(expr, Unary):

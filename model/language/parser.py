@@ -661,9 +661,9 @@ class Parser:
             self.pos += 1
             return ast.IntLit(int(tok.text), tok.span)
         if self.accept("true"):
-            return ast.IntLit(1, tok.span)
+            return ast.IntLit(1, tok.span, "true")
         if self.accept("false"):
-            return ast.IntLit(0, tok.span)
+            return ast.IntLit(0, tok.span, "false")
         if self.accept("mode"):
             return self.mode_test(tok)
         if tok.kind is TokenKind.IDENT:
