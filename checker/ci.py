@@ -27,7 +27,6 @@ from checker.engines.explicit.search import Progress
 from checker.engines.registry import EngineDisagreement, get_engine
 from checker.result import ModeResult
 from checker.run import (
-    LoadedSpec,
     Outcome,
     Overrides,
     check_modes,
@@ -38,7 +37,6 @@ from checker.run import (
 from checker.status import ExitStatus
 from model.kinds import ALL_MODES, Mode
 from model.language import ast
-from model.language.params import Params
 from model.span import Diagnostic, Severity, SpecError
 
 SPEC_SUFFIX = ".mig"
@@ -208,31 +206,13 @@ def _check_spec_file(
         spec, options.modes, options.overrides, options.budget, get_engine(options.engine),
         for_mode,
     )
-    unreached = _coverage(spec, results, options.modes, params, loaded)
+    already = frozenset(w.span for w in loaded.warnings if w.span is not None)
+    unreached = coverage.judge(spec, results, options.modes, params, already)
     judgements = tuple(
         Judgement(r, spec.expectation(r.mode), judge(spec.expectation(r.mode), r))
         for r in results
     )
     return SpecReport(path, spec, (), loaded.warnings, judgements, coverage=unreached)
-
-
-def _coverage(
-    spec: ast.Spec,
-    results: tuple[ModeResult, ...],
-    modes: tuple[Mode, ...],
-    params: Params,
-    loaded: LoadedSpec,
-) -> tuple[Diagnostic, ...]:
-    """Unreached statements, or one note saying why coverage could not be judged."""
-    if any(r.reason for r in results):
-        return (Diagnostic(Severity.NOTE, None,
-                           f"{spec.file}: coverage not judged: a budget ran out"),)
-    if not any(r.covered for r in results):
-        return (Diagnostic(Severity.NOTE, None, f"{spec.file}: coverage not judged: the "
-                           "engine does not report which statements ran"),)
-    already = frozenset(w.span for w in loaded.warnings if w.span is not None)
-    steps = coverage.step_spans(spec, modes, params)
-    return coverage.unreached(spec, results, steps, already)
 
 
 def run(

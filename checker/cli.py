@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from checker import ci as ci_gate
+from checker import coverage
 from checker.console import OutputError, err, out, writable_file, write_report
 from checker.engines.budget import Budget
 from checker.engines.explicit.search import Progress
@@ -215,13 +216,20 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
                                progress, str(path))
         comparisons = compare(loaded.spec, results)
         all_results.extend(results)
+        already = frozenset(w.span for w in loaded.warnings if w.span is not None)
+        unreached = coverage.judge(loaded.spec, results, _modes(modes),
+                                   instance_params(loaded.spec, overrides), already)
         if output_format == "json":
             entries.append(render_json.SpecEntry(
                 str(path), loaded.spec, tuple((c.result, c.expected) for c in comparisons),
-                loaded.warnings))
+                loaded.warnings + unreached))
+            for diagnostic in unreached:
+                err(diagnostic.render())
             continue
         out(render_text.header(loaded.spec))
         out(render_text.table(comparisons, times))
+        for diagnostic in unreached:
+            err(diagnostic.render())
         if trace:
             for result in results:
                 for text in render_text.traces(result):

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 
 from checker.result import ModeResult
 from model.compiler.system import compile_system
-from model.kinds import Mode
+from model.kinds import ALL_MODES, Mode
 from model.language import ast
 from model.language.params import Params
 from model.span import Diagnostic, Severity, Span
@@ -38,25 +38,49 @@ def step_spans(spec: ast.Spec, modes: Iterable[Mode], params: Params) -> frozens
     return frozenset(spans)
 
 
+def judge(
+    spec: ast.Spec,
+    results: tuple[ModeResult, ...],
+    modes: tuple[Mode, ...],
+    params: Params,
+    already: frozenset[Span] = frozenset(),
+) -> tuple[Diagnostic, ...]:
+    """The statements no run of ``modes`` reached (warnings), or one note saying why coverage
+    could not be judged: a budget ran out, or the engine does not tell which steps fired.
+    ``check`` and ``ci`` both report these."""
+    if any(r.reason for r in results):
+        return (Diagnostic(Severity.NOTE, None,
+                           f"{spec.file}: coverage not judged: a budget ran out"),)
+    if not any(r.covered for r in results):
+        return (Diagnostic(Severity.NOTE, None, f"{spec.file}: coverage not judged: the "
+                           "engine does not report which statements ran"),)
+    steps = step_spans(spec, modes, params)
+    return unreached(spec, results, steps, already, modes)
+
+
 def unreached(
     spec: ast.Spec,
     results: Iterable[ModeResult],
     steps: frozenset[Span],
     already: frozenset[Span] = frozenset(),
+    modes: tuple[Mode, ...] = ALL_MODES,
 ) -> tuple[Diagnostic, ...]:
     """A warning for each run of consecutive sibling statements that never fired.
 
     ``steps`` comes from :func:`step_spans`; ``already`` holds spans that other warnings
     already name (they are not reported twice).  Inside a reported statement nothing more is
-    reported: its whole body is dead with it.
+    reported: its whole body is dead with it.  ``modes`` are the modes that were checked: the
+    warnings name them when they are not all four.
     """
     covered: set[Span] = set()
     for result in results:
         covered.update(result.covered)
+    where = ("in any mode or interleaving" if set(modes) == set(ALL_MODES)
+             else f"in any interleaving of {', '.join(m.value for m in modes)}")
     warnings: list[Diagnostic] = []
     blocks = [spec.callback] + [actor.body for actor in spec.actors]
     for block in blocks:
-        warnings.extend(_block(block, frozenset(covered), steps, already))
+        warnings.extend(_block(block, frozenset(covered), steps, already, where, modes))
     return tuple(sorted(warnings, key=_order))
 
 
@@ -73,6 +97,8 @@ def _block(
     covered: frozenset[Span],
     steps: frozenset[Span],
     already: frozenset[Span],
+    where: str,
+    modes: tuple[Mode, ...],
     guard: Guard = None,
 ) -> Iterator[Diagnostic]:
     """Warnings for ``block``; ``guard`` is the condition under which the block runs."""
@@ -85,15 +111,15 @@ def _block(
             run.append(stmt)
             continue
         if run:
-            yield _warning(run, guard)
+            yield _warning(run, guard, where)
             run = []
-        for inner, inner_guard in _inner_blocks(stmt):
-            yield from _block(inner, covered, steps, already, inner_guard)
+        for inner, inner_guard in _inner_blocks(stmt, modes):
+            yield from _block(inner, covered, steps, already, where, modes, inner_guard)
     if run:
-        yield _warning(run, guard)
+        yield _warning(run, guard, where)
 
 
-def _warning(run: list[ast.Stmt], guard: Guard) -> Diagnostic:
+def _warning(run: list[ast.Stmt], guard: Guard, where: str) -> Diagnostic:
     first = run[0]
     more = len(run) - 1
     tail = f" (nor the {more} statement{'s' if more > 1 else ''} after it)" if more else ""
@@ -103,7 +129,7 @@ def _warning(run: list[ast.Stmt], guard: Guard) -> Diagnostic:
     return Diagnostic(
         Severity.WARNING,
         first.span,
-        f"'{describe(first)}' is never reached in any mode or interleaving{tail}",
+        f"'{describe(first)}' is never reached {where}{tail}",
         notes,
     )
 
@@ -119,12 +145,18 @@ def _own_spans(stmt: ast.Stmt) -> frozenset[Span]:
     return frozenset({stmt.span})
 
 
-def _inner_blocks(stmt: ast.Stmt) -> list[tuple[ast.Block, Guard]]:
+def _inner_blocks(stmt: ast.Stmt, modes: tuple[Mode, ...]) -> list[tuple[ast.Block, Guard]]:
+    """The blocks inside ``stmt`` with the condition each runs under.  A branch that a mode test
+    rules out in every mode checked is left out: it cannot run there by construction (``check
+    --mode ASYNC`` does not warn about the SYNC_NO_COPY branch)."""
     if isinstance(stmt, ast.IfStmt):
         cond = ast.describe_condition(stmt.cond)
         span = stmt.cond.span
-        out: list[tuple[ast.Block, Guard]] = [(stmt.then, (span, f"'{cond}' is true"))]
-        if stmt.other is not None:
+        decided = {_mode_value(stmt.cond, mode) for mode in modes}
+        out: list[tuple[ast.Block, Guard]] = []
+        if decided != {False}:
+            out.append((stmt.then, (span, f"'{cond}' is true")))
+        if stmt.other is not None and decided != {True}:
             out.append((stmt.other, (span, f"'{cond}' is false")))
         return out
     if isinstance(stmt, ast.EitherStmt):
@@ -135,6 +167,25 @@ def _inner_blocks(stmt: ast.Stmt) -> list[tuple[ast.Block, Guard]]:
     if isinstance(stmt, ast.RepeatStmt):
         return [(stmt.body, None)]
     return []
+
+
+def _mode_value(node: ast.Cond | ast.SExpr, mode: Mode) -> bool | None:
+    """The value of a condition in ``mode`` when the mode alone decides it, else None."""
+    if isinstance(node, ast.ExprCond):
+        return _mode_value(node.expr, mode)
+    if isinstance(node, ast.NotCond | ast.Unary):
+        inner = _mode_value(node.arg, mode)
+        return None if inner is None else not inner
+    if isinstance(node, ast.ModeTest):
+        return mode in node.modes
+    if isinstance(node, ast.Binary) and node.op in ("&&", "||"):
+        left, right = _mode_value(node.left, mode), _mode_value(node.right, mode)
+        if node.op == "&&":
+            return False if False in (left, right) else (
+                True if left is True and right is True else None)
+        return True if True in (left, right) else (
+            False if left is False and right is False else None)
+    return None
 
 
 def _innermost(cond: ast.Cond) -> ast.Cond:
