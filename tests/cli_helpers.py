@@ -28,5 +28,5 @@ def migcheck(command: str | list[str], monkeypatch: pytest.MonkeyPatch) -> Outco
     if args and args[0] == "migcheck":
         args = args[1:]
     monkeypatch.chdir(ROOT)
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    result = CliRunner().invoke(main, args, prog_name="migcheck", catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
