@@ -13,7 +13,7 @@ import pytest
 from checker.engines.budget import Budget
 from checker.engines.explicit import search
 from checker.run import Overrides, instance_params, load_spec
-from model.compiler.core import compile_system
+from model.compiler.system import compile_system
 from model.kinds import Mode
 from tests.cli_helpers import ROOT, migcheck
 
