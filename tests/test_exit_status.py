@@ -128,13 +128,15 @@ def test_an_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_interrupted_ci_writes_its_reports_as_unsuccessful(monkeypatch: pytest.MonkeyPatch,
                                                               tmp_path: Path) -> None:
     monkeypatch.setattr(registry.explicit, "check", _interrupt)
-    sarif = tmp_path / "r.sarif"
-    outcome = migcheck(["ci", CI, "--sarif", str(sarif)], monkeypatch)
+    sarif, junit = tmp_path / "r.sarif", tmp_path / "r.xml"
+    outcome = migcheck(["ci", CI, "--sarif", str(sarif), "--junit", str(junit)], monkeypatch)
     assert outcome.exit_code == 130
     assert outcome.stderr == "migcheck: interrupted: 0 of 4 specs checked\n"
     assert outcome.stdout.endswith("; interrupted after 0 of 4 specs\n")
     (invocation,) = json.loads(sarif.read_text())["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
+    assert '<error type="interrupted" message="interrupted after 0 of 4 specs">' in (
+        junit.read_text())
 
 
 def _interrupt_after(delay: float, args: list[str], whole_group: bool

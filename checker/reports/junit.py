@@ -5,7 +5,8 @@ whose text is the counterexample as ``migcheck check --trace`` prints it; an unk
 (a budget ran out) is an ``error``; a mode without an expect line is ``skipped`` with its
 verdict; a spec that could not be checked is one testcase named ``spec`` with an ``error``
 holding its diagnostics (type ``bad spec``) or the internal error met (type ``internal
-error``).  No timings are written, so the file is the same from run to run.
+error``).  An interrupted run ends with a suite ``migcheck ci`` whose one testcase,
+``interrupted``, is an error.  No timings are written, so the file is the same from run to run.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ def junit(report: Report) -> str:
     """The XML document, with declaration and a trailing newline."""
     suites = ET.Element("testsuites", name="migcheck ci")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for spec_report in report.specs:
-        suite = _suite(spec_report)
+    built = [_suite(spec_report) for spec_report in report.specs]
+    if report.interrupted:
+        built.append(_interrupted(report))
+    for suite in built:
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
         suites.append(suite)
@@ -30,6 +33,16 @@ def junit(report: Report) -> str:
         suites.set(key, str(value))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _interrupted(report: Report) -> ET.Element:
+    """An interrupted run says so in a suite of its own: one testcase in error."""
+    text = f"interrupted after {len(report.specs)} of {report.total} specs"
+    suite = ET.Element("testsuite", name="migcheck ci", tests="1", failures="0", errors="1",
+                       skipped="0")
+    case = ET.SubElement(suite, "testcase", classname="migcheck ci", name="interrupted")
+    ET.SubElement(case, "error", type="interrupted", message=text).text = text
+    return suite
 
 
 def _suite(spec_report: SpecReport) -> ET.Element:
