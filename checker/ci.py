@@ -187,7 +187,7 @@ def _check_spec_file(
     path: str, options: Options, progress: Callable[[str], Progress | None] | None
 ) -> SpecReport:
     try:
-        loaded = load_spec(Path(path), path)
+        loaded = load_spec(Path(path), path, options.overrides.core)
     except SpecError as error:
         return SpecReport(path, None, error.diagnostics, (), ())
     except OSError as error:
@@ -204,10 +204,10 @@ def _check_spec_file(
 
     results = check_modes(
         spec, options.modes, options.overrides, options.budget, get_engine(options.engine),
-        for_mode,
+        for_mode, loaded.core,
     )
     already = frozenset(w.span for w in loaded.warnings if w.span is not None)
-    unreached = coverage.judge(spec, results, options.modes, params, already)
+    unreached = coverage.judge(spec, results, options.modes, params, already, loaded.core)
     judgements = tuple(
         Judgement(r, spec.expectation(r.mode), judge(spec.expectation(r.mode), r))
         for r in results

@@ -39,7 +39,8 @@ from checker.reports.sarif import sarif
 from checker.result import ModeResult, Trace, Verdict
 from checker.run import Overrides, check_modes, compare, instance_params, load_spec
 from checker.status import ExitStatus
-from model.compiler.system import compile_system
+from model.compiler.system import NotInKernel, compile_system
+from model.kernel.cores import load_core, shipped_names, shipped_path
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.language import ast
 from model.span import SpecError
@@ -85,7 +86,7 @@ def budget_options(function: click.decorators.FC) -> click.decorators.FC:
 
 
 def instance_options(function: click.decorators.FC) -> click.decorators.FC:
-    """Options that override the spec's params."""
+    """Options that override the spec's params and its core."""
     for name, text in (
         ("--passes", "migrate_pages() passes (1-10)."),
         ("--writes", "Repetitions of 'repeat writes' in actors (0-4)."),
@@ -93,6 +94,10 @@ def instance_options(function: click.decorators.FC) -> click.decorators.FC:
         ("--pages", "Pages per migrator, or per batch in SYNC_NO_COPY (1-8)."),
     ):
         function = click.option(name, type=int, default=None, help=text)(function)
+    function = click.option(
+        "--core", "core", default=None, metavar="NAME|FILE",
+        help="The migration core to check under (a shipped core's name, see 'migcheck cores', "
+        "or a core file); overrides the spec's 'core' line.")(function)
     return function
 
 
@@ -189,12 +194,12 @@ def _check_modes(spec: ast.Spec, modes: tuple[Mode, ...], overrides: Overrides, 
 @click.option("--times", is_flag=True, help="A 'seconds' column in the table: the time each "
               "mode took (JSON always has it).")
 @quiet_option
-def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
+def check(files: tuple[Path, ...], modes: tuple[str, ...], core: str | None, pages: int | None,
           migrators: int | None, writes: int | None, passes: int | None, max_states: int,
           timeout: float | None, max_memory: int | None, engine: str, trace: bool,
           output_format: str, times: bool, quiet: bool) -> None:
     """Check spec FILES and print a verdict table per file."""
-    overrides = Overrides(pages, migrators, writes, passes)
+    overrides = Overrides(pages, migrators, writes, passes, core)
     budget = Budget(max_states, timeout, max_memory)
     progress = _progress_line(quiet)
     all_results: list[ModeResult] = []
@@ -204,7 +209,7 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
         if number and output_format == "text":
             out()
         try:
-            loaded = load_spec(path, str(path))
+            loaded = load_spec(path, str(path), core)
         except SpecError as error:
             err(str(error))
             entries.append(render_json.SpecEntry(str(path), None, (), error.diagnostics))
@@ -218,7 +223,7 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
         all_results.extend(results)
         already = frozenset(w.span for w in loaded.warnings if w.span is not None)
         unreached = coverage.judge(loaded.spec, results, _modes(modes),
-                                   instance_params(loaded.spec, overrides), already)
+                                   instance_params(loaded.spec, overrides), already, loaded.core)
         if output_format == "json":
             entries.append(render_json.SpecEntry(
                 str(path), loaded.spec, tuple((c.result, c.expected) for c in comparisons),
@@ -227,6 +232,9 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
                 err(diagnostic.render())
             continue
         out(render_text.header(loaded.spec))
+        covers = render_text.instance_line(comparisons)
+        if covers is not None:
+            out(covers)
         out(render_text.table(comparisons, times))
         for diagnostic in unreached:
             err(diagnostic.render())
@@ -253,9 +261,10 @@ def check(files: tuple[Path, ...], modes: tuple[str, ...], pages: int | None,
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False), callback=writable_file,
               help="Also write a JUnit XML report (one testcase per spec and mode).")
 @quiet_option
-def ci_command(paths: tuple[str, ...], jobs: int, pages: int | None, migrators: int | None,
-               writes: int | None, passes: int | None, max_states: int, timeout: float | None,
-               max_memory: int | None, engine: str, sarif_file: str | None,
+def ci_command(paths: tuple[str, ...], jobs: int, core: str | None, pages: int | None,
+               migrators: int | None, writes: int | None, passes: int | None, max_states: int,
+               timeout: float | None, max_memory: int | None, engine: str,
+               sarif_file: str | None,
                junit_file: str | None, quiet: bool) -> None:
     """Check every .mig spec under PATHS against its expect lines.
 
@@ -268,7 +277,7 @@ def ci_command(paths: tuple[str, ...], jobs: int, pages: int | None, migrators: 
     if not specs:
         raise click.UsageError(f"no {ci_gate.SPEC_SUFFIX} files under {', '.join(paths)}")
     options = ci_gate.Options(engine, Budget(max_states, timeout, max_memory),
-                              Overrides(pages, migrators, writes, passes))
+                              Overrides(pages, migrators, writes, passes, core))
     progress = _progress_line(quiet)
 
     def finished(done: int, total: int) -> None:
@@ -320,7 +329,7 @@ TRACE_FORMATS = ("text", "json", "itf", "dot", "mermaid")
 @engine_option
 @quiet_option
 def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
-                  pages: int | None, migrators: int | None, writes: int | None,
+                  core: str | None, pages: int | None, migrators: int | None, writes: int | None,
                   passes: int | None, max_states: int, timeout: float | None,
                   max_memory: int | None, engine: str, quiet: bool) -> None:
     """Print the counterexample of FILE in one mode.
@@ -329,7 +338,7 @@ def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
     text, on stderr for the other formats), 2 a bad spec or usage, 3 a budget ran out first.
     """
     try:
-        loaded = load_spec(file, str(file))
+        loaded = load_spec(file, str(file), core)
     except SpecError as error:
         err(str(error))
         raise SystemExit(ExitStatus.BAD_INPUT) from error
@@ -337,7 +346,8 @@ def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
         err(warning.render())
     chosen = Mode.parse(mode) or Mode.ASYNC
     progress = _progress_line(quiet)
-    (result,) = _check_modes(loaded.spec, (chosen,), Overrides(pages, migrators, writes, passes),
+    (result,) = _check_modes(loaded.spec, (chosen,),
+                             Overrides(pages, migrators, writes, passes, core),
                              Budget(max_states, timeout, max_memory), engine, progress,
                              str(file))
     wanted = [Property(prop)] if prop is not None else list(ALL_PROPERTIES)
@@ -354,6 +364,9 @@ def trace_command(file: Path, mode: str, prop: str | None, output_format: str,
         raise SystemExit(ExitStatus.UNKNOWN)
     verb = "holds" if prop is not None else "is violated"
     text = f"{file}: {result.mode.value}: {subject} {verb}: nothing to trace"
+    if result.verdict is Verdict.ABSENT:
+        text = (f"{file}: {result.mode.value} is not in this kernel ({loaded.core.name}): "
+                "not checked")
     if result.verdict is Verdict.REFUSES:
         text += " (the callback refuses the mode: " + ", ".join(
             c.name for c in result.refused_with) + ")"
@@ -377,6 +390,27 @@ def _render_trace(output_format: str, file: str, result: ModeResult, trace: Trac
     return render_text.trace_text(result, prop_result) + "\n"
 
 
+@main.command(name="cores")
+@click.option("--path", "path_of", default=None, metavar="NAME",
+              help="Print only where the file of the shipped core NAME lies (to read or copy).")
+def cores_command(path_of: str | None) -> None:
+    """List the shipped migration cores: kernel, modes, and what changed from the previous."""
+    names = shipped_names()
+    if path_of is not None:
+        if path_of not in names:
+            raise click.UsageError(f"no shipped core '{path_of}': use one of {', '.join(names)}")
+        out(shipped_path(path_of))
+        return
+    for number, name in enumerate(names):
+        core = load_core(name)
+        if number:
+            out()
+        out(f"{core.name}  (Linux {core.kernel}; modes {', '.join(m.value for m in core.modes)})")
+        out(f"  {core.source}")
+        for change in core.changes:
+            out(f"  - {change}")
+
+
 @main.command(name="export")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--promela", "promela", is_flag=True, required=True,
@@ -385,17 +419,20 @@ def _render_trace(output_format: str, file: str, result: ModeResult, trace: Trac
 @instance_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               callback=writable_file, help="Write here instead of standard output.")
-def export_command(file: Path, promela: bool, mode: str, pages: int | None,
+def export_command(file: Path, promela: bool, mode: str, core: str | None, pages: int | None,
                    migrators: int | None, writes: int | None, passes: int | None,
                    output: str | None) -> None:
     """Export the model of FILE in one mode, e.g. for SPIN: spin -a; gcc -DSAFETY pan.c."""
     try:
-        loaded = load_spec(file, str(file))
-        params = instance_params(loaded.spec, Overrides(pages, migrators, writes, passes))
-        system = compile_system(loaded.spec, _modes((mode,))[0], params)
+        loaded = load_spec(file, str(file), core)
+        params = instance_params(loaded.spec, Overrides(pages, migrators, writes, passes, core))
+        system = compile_system(loaded.spec, _modes((mode,))[0], params, loaded.core)
     except SpecError as error:
         err(str(error))
         raise SystemExit(ExitStatus.BAD_INPUT) from error
+    except NotInKernel as absent:
+        err(f"{file}: {absent}: nothing to export")
+        raise SystemExit(ExitStatus.BAD_INPUT) from absent
     except ValueError as problem:
         raise click.UsageError(str(problem)) from problem
     text = export_promela.export(system)

@@ -18,19 +18,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from checker.result import ModeResult
-from model.compiler.system import compile_system
+from checker.result import ModeResult, Verdict
+from model.compiler.system import NotInKernel, compile_system
 from model.kinds import ALL_MODES, Mode
 from model.language import ast
 from model.language.params import Params
 from model.span import Diagnostic, Severity, Span
 
 
-def step_spans(spec: ast.Spec, modes: Iterable[Mode], params: Params) -> frozenset[Span]:
-    """The spec spans of every step of the transition systems of ``modes``."""
+def step_spans(
+    spec: ast.Spec, modes: Iterable[Mode], params: Params, core: ast.Core | None = None
+) -> frozenset[Span]:
+    """The spec spans of every step of the transition systems of ``modes`` (a mode the core's
+    kernel does not have has none)."""
     spans: set[Span] = set()
     for mode in modes:
-        system = compile_system(spec, mode, params)
+        try:
+            system = compile_system(spec, mode, params, core)
+        except NotInKernel:
+            continue
         for transition in system.transitions:
             if transition.step.span is not None:
                 spans.add(transition.step.span)
@@ -44,6 +50,7 @@ def judge(
     modes: tuple[Mode, ...],
     params: Params,
     already: frozenset[Span] = frozenset(),
+    core: ast.Core | None = None,
 ) -> tuple[Diagnostic, ...]:
     """The statements no run of ``modes`` reached (warnings), or one note saying why coverage
     could not be judged: a budget ran out, or the engine does not tell which steps fired.
@@ -54,7 +61,9 @@ def judge(
     if not any(r.covered for r in results):
         return (Diagnostic(Severity.NOTE, None, f"{spec.file}: coverage not judged: the "
                            "engine does not report which statements ran"),)
-    steps = step_spans(spec, modes, params)
+    checked = tuple(r.mode for r in results if r.verdict is not Verdict.ABSENT)
+    modes = tuple(m for m in modes if m in checked)
+    steps = step_spans(spec, modes, params, core)
     return unreached(spec, results, steps, already, modes)
 
 

@@ -18,6 +18,27 @@ class Verdict(Enum):
     VIOLATED = "violated"
     REFUSES = "refuses"
     UNKNOWN = "unknown"
+    ABSENT = "not in this kernel"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """What a verdict was obtained at: the core (with the choices the spec made of its params),
+    the pages and migrators.  A verdict holds for this instance; nothing here claims more."""
+
+    core: str
+    kernel: str
+    choices: tuple[tuple[str, str], ...]
+    pages: int
+    migrators: int
+
+    def describe(self) -> str:
+        core = self.core
+        if self.choices:
+            core += " (" + ", ".join(f"{name} = {value}" for name, value in self.choices) + ")"
+        pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
+        migrators = f"{self.migrators} migrator" + ("" if self.migrators == 1 else "s")
+        return f"core {core}, {pages}, {migrators}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +161,7 @@ class ModeResult:
     reason: str = ""
     covered: frozenset[Span] = frozenset()
     findings: tuple[Finding, ...] = ()
+    instance: Instance | None = None
     cross_check: CrossCheck | None = None
 
     def violated(self) -> tuple[Property, ...]:

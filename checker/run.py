@@ -7,21 +7,23 @@ This is the library the command line is a thin layer over.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
 from checker.engines.budget import Budget
 from checker.engines.explicit.search import Progress
 from checker.engines.registry import Engine, explicit_engine
-from checker.result import ModeResult, Verdict
+from checker.result import Instance, ModeResult, Statistics, Verdict
 from model.compiler.system import compile_system
+from model.kernel.cores import core_for, load_core
 from model.kinds import ALL_MODES, ALL_PROPERTIES, Mode, Property
 from model.language import ast
+from model.language.core_validate import validate_pairing
 from model.language.params import Params, check_limits, params_of
 from model.language.parser import parse_file
 from model.language.validate import check_spec
-from model.span import Diagnostic
+from model.span import Diagnostic, SpecError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class Overrides:
     migrators: int | None = None
     writes: int | None = None
     passes: int | None = None
+    core: str | None = None
 
     def apply(self, params: Params) -> Params:
         return params.override(
@@ -43,13 +46,32 @@ class Overrides:
 class LoadedSpec:
     spec: ast.Spec
     warnings: tuple[Diagnostic, ...]
+    core: ast.Core
 
 
-def load_spec(path: Path, display: str | None = None) -> LoadedSpec:
-    """Parse and validate; raises :class:`model.span.SpecError` with every error."""
+def load_spec(path: Path, display: str | None = None, core: str | None = None) -> LoadedSpec:
+    """Parse and validate the spec, load the core it runs under (``core``, a name or a path,
+    overrides the spec's ``core`` line) and check the spec against it; raises
+    :class:`model.span.SpecError` with every error."""
     spec = parse_file(path, display)
     warnings = check_spec(spec)
-    return LoadedSpec(spec, warnings)
+    chosen = core_of(spec, core)
+    problems = validate_pairing(spec, chosen)
+    if problems:
+        raise SpecError(problems)
+    return LoadedSpec(spec, warnings, chosen)
+
+
+def core_of(spec: ast.Spec, override: str | None = None) -> ast.Core:
+    """The core a spec runs under: the override, else its ``core`` line, else Linux 4.14."""
+    return load_core(override) if override is not None else core_for(spec)
+
+
+def instance_of(spec: ast.Spec, core: ast.Core, params: Params) -> Instance:
+    choices = tuple(
+        (decl.name, str(decl.value)) for decl in spec.params if core.param(decl.name) is not None
+    )
+    return Instance(core.name, core.kernel, choices, params.pages, params.migrators)
 
 
 def instance_params(spec: ast.Spec, overrides: Overrides) -> Params:
@@ -69,20 +91,43 @@ def check_modes(
     budget: Budget | None = None,
     engine: Engine = explicit_engine,
     progress: Callable[[Mode], Progress | None] | None = None,
+    core: ast.Core | None = None,
 ) -> tuple[ModeResult, ...]:
-    """Check ``spec`` in each mode, in the order given.
+    """Check ``spec`` in each mode, in the order given, under ``core`` (by default the one the
+    overrides or the spec name).  A mode the core's kernel does not have is not checked: its
+    result says so (:attr:`Verdict.ABSENT`).
 
     ``progress``, when given, makes the progress callback for each mode's run.
     """
     params = instance_params(spec, overrides)
+    chosen = core if core is not None else core_of(spec, overrides.core)
+    instance = instance_of(spec, chosen, params)
     limits = budget if budget is not None else Budget()
-    return tuple(
-        engine(
-            compile_system(spec, mode, params),
+    results: list[ModeResult] = []
+    for mode in modes:
+        if chosen.flow(mode) is None:
+            results.append(absent(spec, mode, instance))
+            continue
+        result = engine(
+            compile_system(spec, mode, params, chosen),
             limits,
             progress(mode) if progress is not None else None,
         )
-        for mode in modes
+        results.append(replace(result, instance=instance))
+    return tuple(results)
+
+
+def absent(spec: ast.Spec, mode: Mode, instance: Instance) -> ModeResult:
+    """The result for a mode the kernel does not have: not checked, nothing to compare."""
+    return ModeResult(
+        spec=spec.name,
+        mode=mode,
+        engine="-",
+        verdict=Verdict.ABSENT,
+        properties=(),
+        refused_with=(),
+        statistics=Statistics(0, 0, 0, 0.0),
+        instance=instance,
     )
 
 
@@ -93,6 +138,7 @@ class Outcome(Enum):
     UNMET = "unmet"
     UNKNOWN = "unknown"
     NO_EXPECTATION = "no expectation"
+    NOT_APPLICABLE = "not applicable"
 
 
 def undecided(result: ModeResult) -> tuple[Property, ...]:
@@ -116,6 +162,8 @@ def judge(expected: ast.Expect | None, result: ModeResult) -> Outcome:
     verdict.  Anything else is unknown, never met.  Without an expect line the mode is "no
     expectation" when its verdict is complete, else unknown.
     """
+    if result.verdict is Verdict.ABSENT:
+        return Outcome.NOT_APPLICABLE  # the kernel has no such mode: neither met nor unmet
     found = set(result.violated())
     open_properties = set(undecided(result))
     complete = not open_properties and result.verdict is not Verdict.UNKNOWN

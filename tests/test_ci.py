@@ -169,7 +169,7 @@ def test_json_document_shape(monkeypatch: pytest.MonkeyPatch) -> None:
                        monkeypatch)
     assert outcome.exit_code == 2
     document = json.loads(outcome.stdout)
-    assert (document["schema_version"], document["schema_minor"]) == (1, 1)
+    assert (document["schema_version"], document["schema_minor"]) == (1, 2)
     good, bad = document["specs"]
     assert [r["mode"] for r in good["results"]] == ["ASYNC", "SYNC_LIGHT", "SYNC",
                                                     "SYNC_NO_COPY"]

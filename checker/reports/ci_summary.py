@@ -36,6 +36,9 @@ def summary(report: Report) -> str:
             lines.append("    " + _budget_hint(judgement.result.reason))
     lines.extend(_by_spec(report, Outcome.NO_EXPECTATION, "no expectation", show_verdict=True))
     lines.extend(_by_spec(report, Outcome.MET, "met", show_verdict=False))
+    lines.extend(
+        _by_spec(report, Outcome.NOT_APPLICABLE, "not in this kernel", show_verdict=False)
+    )
     bad = report.bad_specs()
     if bad:
         lines.append(f"not checked ({len(bad)}):")
@@ -126,6 +129,8 @@ def _counts(report: Report) -> str:
             f"{report.count(Outcome.MET)} met, {report.count(Outcome.UNMET)} unmet, "
             f"{report.count(Outcome.UNKNOWN)} unknown, "
             f"{report.count(Outcome.NO_EXPECTATION)} without expectation")
+    if report.count(Outcome.NOT_APPLICABLE):
+        text += f", {report.count(Outcome.NOT_APPLICABLE)} not in this kernel"
     if checked != len(report.specs):
         text += f"; {len(report.specs) - checked} not checked"
     if report.interrupted:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from checker.result import CrossCheck, ModeResult, Trace
+from checker.result import CrossCheck, Instance, ModeResult, Trace
 from checker.run import Comparison
 from model.language import ast
 from model.span import Diagnostic, Span
 
 SCHEMA_VERSION = 1
-SCHEMA_MINOR = 1
+SCHEMA_MINOR = 2
 
 JSONValue = Any
 
@@ -133,6 +133,28 @@ def mode_result(
             "seconds": result.statistics.seconds,
         },
         "cross_check": cross_check(result.cross_check),
+        "instance": instance(result.instance),
+        "core_findings": [
+            {
+                "property": finding.property.value,
+                "reason": finding.reason,
+                "trace": trace(finding.trace) if with_traces else None,
+            }
+            for finding in result.findings
+        ],
+    }
+
+
+def instance(value: Instance | None) -> JSONValue:
+    """What the verdict was obtained at: core, its choices, pages, migrators."""
+    if value is None:
+        return None
+    return {
+        "core": value.core,
+        "kernel": value.kernel,
+        "choices": {name: choice for name, choice in value.choices},
+        "pages": value.pages,
+        "migrators": value.migrators,
     }
 
 

@@ -78,6 +78,9 @@ def _suite(spec_report: SpecReport) -> ET.Element:
             found = render_text.verdict_text(judgement.result)
             ET.SubElement(case, "skipped", message=f"no expect line; found {found}")
             counts["skipped"] += 1
+        elif outcome is Outcome.NOT_APPLICABLE:
+            ET.SubElement(case, "skipped", message="the mode is not in this kernel")
+            counts["skipped"] += 1
     for key, value in counts.items():
         suite.set(key, str(value))
     return suite

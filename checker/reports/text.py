@@ -12,6 +12,7 @@ from model.kinds import ALL_PROPERTIES
 from model.language import ast
 
 _CELL = {Verdict.HOLDS: "ok", Verdict.VIOLATED: "VIOLATED", Verdict.UNKNOWN: "?"}
+ABSENT_NOTE = "-"
 
 
 def verdict_text(result: ModeResult) -> str:
@@ -41,8 +42,9 @@ def table(comparisons: tuple[Comparison, ...], times: bool = False) -> str:
         cells = {r.property: _CELL[r.verdict] for r in result.properties}
         row = [result.mode.value, verdict_text(result)]
         row += [cells.get(p, "-") for p in ALL_PROPERTIES]
-        # the z3 engine stores no states: its column says so rather than 0
-        explored = result.engine != "z3" or result.statistics.states
+        # the z3 engine stores no states, and a mode not in the kernel is not checked: their
+        # column says so rather than 0
+        explored = result.engine not in ("z3", "-") or result.statistics.states
         row.append(str(result.statistics.states) if explored else "-")
         if times:
             row.append(f"{mode_seconds(result):.2f}")
@@ -66,7 +68,32 @@ def table(comparisons: tuple[Comparison, ...], times: bool = False) -> str:
     for comparison in comparisons:
         if comparison.result.cross_check is not None:
             out.append(f"{comparison.result.mode.value}: {cross_check_text(comparison.result)}")
+    out.extend(findings_text(comparisons))
     return "\n".join(out)
+
+
+def instance_line(comparisons: tuple[Comparison, ...]) -> str | None:
+    """What the verdicts were obtained at, once for the table (every mode shares it)."""
+    for comparison in comparisons:
+        if comparison.result.instance is not None:
+            return f"verdicts at {comparison.result.instance.describe()}"
+    return None
+
+
+def findings_text(comparisons: tuple[Comparison, ...]) -> list[str]:
+    """Each known departure of the core seen in a mode, once, apart from the verdicts."""
+    lines: list[str] = []
+    for comparison in comparisons:
+        result = comparison.result
+        for finding in result.findings:
+            where = finding.trace.violation_span
+            at = f" ({where})" if where is not None else ""
+            core = result.instance.core if result.instance is not None else "the core"
+            lines.append(
+                f"{result.mode.value}: finding about {core}, not this spec: "
+                f"{finding.property.value}: {finding.reason}{at}"
+            )
+    return lines
 
 
 def mode_seconds(result: ModeResult) -> float:
@@ -90,9 +117,11 @@ def cross_check_text(result: ModeResult) -> str:
 
 
 def _expected_cell(comparison: Comparison) -> str:
+    outcome = comparison.outcome
+    if outcome is Outcome.NOT_APPLICABLE:
+        return "not applicable"
     if comparison.expected is None:
         return "(no expect line)"
-    outcome = comparison.outcome
     if outcome is Outcome.MET:
         return "met"
     if outcome is Outcome.UNKNOWN:
