@@ -47,6 +47,12 @@ def _interrupted(report: Report) -> ET.Element:
 
 def _suite(spec_report: SpecReport) -> ET.Element:
     suite = ET.Element("testsuite", name=spec_report.path)
+    instance = next(
+        (j.result.instance for j in spec_report.judgements if j.result.instance is not None), None
+    )
+    if instance is not None:
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="instance", value=instance.describe())
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     problems = [d.render() for d in spec_report.errors]
     if spec_report.usage_error:

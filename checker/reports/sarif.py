@@ -24,7 +24,7 @@ from urllib.parse import quote
 from checker.ci import Judgement, Report, SpecReport
 from checker.reports.json_report import JSONValue, tool_version
 from checker.reports.text import verdict_text
-from checker.result import Trace, TraceStep
+from checker.result import ModeResult, Trace, TraceStep
 from checker.run import Outcome, describe_expectation
 from model.kinds import ALL_PROPERTIES, Property
 from model.language import ast
@@ -48,6 +48,7 @@ RULE_NAMES: dict[str, str] = {
     "budget": "VerdictWithinBudget",
     "spec-error": "SpecIsValid",
     "unreached": "EveryStatementRuns",
+    "core-finding": "KnownDepartureOfTheCore",
 }
 
 _PROPERTY_TEXT: dict[Property, tuple[str, str, str]] = {
@@ -96,8 +97,14 @@ EXPECTATION = "expectation"
 BUDGET = "budget"
 SPEC_ERROR = "spec-error"
 UNREACHED = "unreached"
+CORE_FINDING = "core-finding"
 
 _GATE_RULES: tuple[tuple[str, str, str, str, str], ...] = (
+    (CORE_FINDING, "The migration core departs from a contract",
+     "The kernel's migration core itself departs from a mode's contract at a step its core file "
+     "declares ('departs'); reported once, apart from the verdicts of the specs under it.",
+     "Nothing to fix in the spec; the departure belongs to the kernel release the core models.",
+     "note"),
     (EXPECTATION, "A verdict differs from its expect line",
      "The verdict of a mode differs from the spec's expect line with no violation to show: a "
      "mode expected to hold that the callback refuses, a refusal that does not happen, or an "
@@ -144,6 +151,7 @@ def sarif(report: Report) -> JSONValue:
     results: list[JSONValue] = []
     for spec_report in report.specs:
         results.extend(_spec_results(spec_report))
+    results.extend(_core_findings(report))
     notifications = _notifications(report)
     invocation: JSONValue = {"executionSuccessful": not notifications}
     if notifications:
@@ -202,13 +210,37 @@ def _spec_results(spec_report: SpecReport) -> list[JSONValue]:
         elif judgement.outcome is Outcome.UNKNOWN:
             result = judgement.result
             where = _expect_span(judgement) or _callback_span(spec)
-            text = f"{spec.name} in {result.mode.value}: verdict unknown: {result.reason}"
+            text = (f"{spec.name} in {result.mode.value}: verdict unknown: {result.reason}"
+                    f"{_at(result)}")
             if judgement.expected is not None:
                 text += f" (expected {describe_expectation(judgement.expected)})"
             out.append(_result(BUDGET, "warning", text, spec_report.path, where))
     for warning in spec_report.coverage:
         if warning.severity is Severity.WARNING:
             out.append(_diagnostic_result(spec_report.path, UNREACHED, "note", warning))
+    return out
+
+
+def _core_findings(report: Report) -> list[JSONValue]:
+    """Each known departure of a core seen in the run, once (not once per spec)."""
+    out: list[JSONValue] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for spec_report, judgement in report.judgements():
+        result = judgement.result
+        spec = spec_report.spec
+        if spec is None:
+            continue
+        core = result.instance.describe() if result.instance is not None else "the core"
+        for finding in result.findings:
+            key = (core, result.mode.value, finding.property.value, finding.reason)
+            if key in seen:
+                continue
+            seen.add(key)
+            span = finding.trace.violation_span
+            where = _local(span) or _callback_span(spec)
+            text = (f"finding about {core} in {result.mode.value} ({finding.property.value}): "
+                    f"{finding.reason}" + ("" if _local(span) else _core_note(span)))
+            out.append(_result(CORE_FINDING, "note", text, spec_report.path, where))
     return out
 
 
@@ -230,7 +262,7 @@ def _unmet(path: str, spec: ast.Spec, judgement: Judgement) -> list[JSONValue]:
         sarif_result = _result(
             prop_result.property.value, "error",
             f"{spec.name} in {result.mode.value}: {prop_result.property.value} violated: "
-            f"{trace.message} (expected {wanted})",
+            f"{trace.message} (expected {wanted}){_at(result)}",
             path, location,
         )
         if trace.steps or trace.cycle:
@@ -344,6 +376,11 @@ def _artifact(path: str) -> JSONValue:
     if path.startswith("/"):
         return {"uri": "file://" + quote(path)}
     return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _at(result: ModeResult) -> str:
+    """The instance a verdict was obtained at, as results say it."""
+    return f" [{result.instance.describe()}]" if result.instance is not None else ""
 
 
 def _local(span: Span | None) -> Span | None:
