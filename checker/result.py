@@ -86,7 +86,8 @@ class Trace:
 
     ``initial`` names every variable's starting value; ``cycle`` is the wait-for cycle of a
     deadlock that has one; ``blocked`` lists, for a deadlock, every thread stuck for ever, and
-    ``partial`` tells that other threads could still run.
+    ``partial`` tells that other threads could still run.  ``shortest`` is False when a budget
+    stopped the search for a shorter trace before it could show this one is shortest.
     """
 
     property: Property
@@ -97,6 +98,7 @@ class Trace:
     cycle: tuple[WaitEdge, ...] = ()
     blocked: tuple[str, ...] = ()
     partial: bool = False
+    shortest: bool = True
 
 
 @dataclass(frozen=True, slots=True)

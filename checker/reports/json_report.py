@@ -101,6 +101,7 @@ def trace(value: Trace) -> JSONValue:
             for edge in value.cycle
         ],
         "blocked": list(value.blocked),
+        "shortest": value.shortest,
     }
 
 

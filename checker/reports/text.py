@@ -140,6 +140,8 @@ def trace_text(result: ModeResult, prop: PropertyResult) -> str:
         return ""
     lines = [f"{result.spec} in {result.mode.value}: {trace.property.value} violated",
              f"  {trace.message}"]
+    if not trace.shortest:
+        lines.append("  (a budget ran out before a shorter trace could be ruled out)")
     for name, value in trace.initial:
         lines.append(f"  initially {name} = {value}")
     lines.extend(step_lines(trace))

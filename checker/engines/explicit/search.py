@@ -17,7 +17,7 @@ import sys
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from checker.engines.blocking import BlockingTables, blocking_tables
 from checker.engines.budget import Budget, BudgetExceeded
@@ -408,8 +408,11 @@ def _shortest(
     reduced: _Search,
     found: dict[Property, _Found],
 ) -> dict[Property, Trace]:
-    """Search again without reduction, no deeper than the reduced search's longest trace;
-    a budget that runs out keeps the reduced search's traces."""
+    """Search again without reduction, no deeper than the reduced search's longest trace.
+
+    The search goes level by level, so every trace it found is shortest, even when a budget
+    stops it before it reaches the deepest: those are kept, and the properties it did not reach
+    keep the reduced search's traces, marked as not shown to be shortest."""
     depth = max(len(reduced.path_to(f.state)[1]) + 1 for f in found.values())
     # the same time budget as the reduced search: --timeout bounds the whole mode
     again = _Search(system, budget, frozenset(found), None, compiled, reduced.tables, None, depth,
@@ -417,7 +420,11 @@ def _shortest(
     try:
         again.run()
     except BudgetExceeded:
-        return {}
+        kept = {prop: again.trace(candidate) for prop, candidate in again.found.items()}
+        for prop, candidate in found.items():
+            if prop not in kept:
+                kept[prop] = replace(reduced.trace(candidate), shortest=False)
+        return kept
     return {prop: again.trace(candidate) for prop, candidate in again.found.items()}
 
 
