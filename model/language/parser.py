@@ -2,7 +2,11 @@
 
 Every node gets the span of its first token through its last.  Syntax errors are collected (the
 parser skips to the next statement or declaration and goes on), so a file's errors are reported
-together; :func:`parse_spec` raises :class:`model.span.SpecError` with all of them.
+together; :func:`parse_file` raises :class:`model.span.SpecError` with all of them.
+
+Nesting is bounded (model/language/limits.py): blocks at most ``MAX_NESTING`` deep, expressions
+at most ``MAX_EXPRESSION_DEPTH`` levels, so the recursive descent here and the recursive walkers
+after it stay far from Python's recursion limit whatever the input.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from pathlib import Path
 
 from model.kinds import LockKind, Mode, Property, ReturnCode
 from model.language import ast
-from model.language.lexer import Token, TokenKind, tokenize
+from model.language.lexer import BYTE_ORDER_MARK, Token, TokenKind, tokenize
+from model.language.limits import MAX_EXPRESSION_DEPTH, MAX_NESTING
 from model.span import Diagnostic, Severity, Span, SpecError
 
 STATEMENT_KEYWORDS = frozenset(
@@ -80,6 +85,10 @@ class Parser:
         self.tokens, lex_errors = tokenize(text, file)
         self.diagnostics: list[Diagnostic] = list(lex_errors)
         self.pos = 0
+        self.nesting = 0
+        self.expression_nesting = 0
+        self.reported_too_deep = False
+        self.unreadable = {t.span for t in self.tokens if t.kind is TokenKind.ERROR}
 
     # ------------------------------------------------------------ token helpers
 
@@ -106,7 +115,9 @@ class Parser:
         return None
 
     def error(self, span: Span, message: str) -> _Abort:
-        self.diagnostics.append(Diagnostic(Severity.ERROR, span, message))
+        """Record a syntax error; a character the lexer already reported gets no second one."""
+        if span not in self.unreadable:
+            self.diagnostics.append(Diagnostic(Severity.ERROR, span, message))
         return _Abort()
 
     def expect(self, text: str, what: str = "") -> Token:
@@ -190,8 +201,10 @@ class Parser:
 
     def parse(self) -> ast.Spec:
         name_tok: Token | None = None
+        spec_tok: Token | None = None
         name = ""
         source = ""
+        source_tok: Token | None = None
         locks: list[ast.LockDecl] = []
         variables: list[ast.VarDecl] = []
         pointers: list[ast.PointerDecl] = []
@@ -207,10 +220,19 @@ class Parser:
             start = self.pos
             try:
                 if self.accept("spec"):
-                    name_tok = self.ident("the spec's name")
-                    name = name_tok.text
+                    named = self.ident("the spec's name")
+                    if spec_tok is None:
+                        spec_tok, name_tok, name = tok, named, named.text
+                    else:
+                        self.once_only(tok, spec_tok, "spec", "name the spec once")
                 elif self.accept("source"):
-                    source = self.string("the kernel file and function this spec models").text
+                    cited = self.string("the kernel file and function this spec models")
+                    if source_tok is None:
+                        source_tok, source = tok, cited.text
+                    else:
+                        self.once_only(
+                            tok, source_tok, "source", "cite every function in one 'source' line"
+                        )
                 elif self.at("lock"):
                     locks.append(self.lock_decl())
                 elif self.at("var"):
@@ -326,6 +348,17 @@ class Parser:
 
     def current_string(self) -> str:
         return self.string("a core's name").text
+
+    def once_only(self, second: Token, first: Token, keyword: str, fix: str) -> None:
+        """A declaration that a spec has at most once, given twice."""
+        self.diagnostics.append(
+            Diagnostic(
+                Severity.ERROR,
+                self.span_from(second),
+                f"a second '{keyword}' line: {fix}",
+                ((first.span, f"the first '{keyword}' line is here"),),
+            )
+        )
 
     def lock_decl(self) -> ast.LockDecl:
         first = self.expect("lock")
@@ -461,6 +494,18 @@ class Parser:
     # ------------------------------------------------------------ statements
 
     def block(self) -> ast.Block:
+        if self.nesting >= MAX_NESTING:
+            first = self.current
+            self.too_deep(first.span)
+            self.skip_block()
+            return ast.Block((), self.span_from(first))
+        self.nesting += 1
+        try:
+            return self.block_body()
+        finally:
+            self.nesting -= 1
+
+    def block_body(self) -> ast.Block:
         first = self.expect("{", "to open a block")
         statements: list[ast.Stmt] = []
         while not self.at("}"):
@@ -476,6 +521,35 @@ class Parser:
             self.skip_separators()
         self.expect("}")
         return ast.Block(tuple(statements), self.span_from(first))
+
+    def too_deep(self, span: Span) -> None:
+        """Report nesting past the limit, once per file: the blocks past it are skipped."""
+        if self.reported_too_deep:
+            return
+        self.reported_too_deep = True
+        self.diagnostics.append(
+            Diagnostic(
+                Severity.ERROR,
+                span,
+                f"blocks nest more than {MAX_NESTING} deep here: migcheck takes at most "
+                f"{MAX_NESTING} levels of if, else if, either and repeat; flatten the nesting",
+            )
+        )
+
+    def skip_block(self) -> None:
+        """Skip to the next '{' and past its matching '}' (or to the end of the file)."""
+        while not self.at("{") and self.current.kind is not TokenKind.END:
+            self.pos += 1
+        depth = 0
+        while self.current.kind is not TokenKind.END:
+            tok = self.current
+            self.pos += 1
+            if tok.kind is TokenKind.PUNCT and tok.text == "{":
+                depth += 1
+            elif tok.kind is TokenKind.PUNCT and tok.text == "}":
+                depth -= 1
+                if depth == 0:
+                    return
 
     def at_declaration(self) -> bool:
         """A declaration where a statement should be: the block before it was left open.
@@ -549,11 +623,7 @@ class Parser:
             then = self.block()
             other: ast.Block | None = None
             if self.accept("else"):
-                if self.at("if"):
-                    nested = self.statement()
-                    other = ast.Block((nested,), nested.span)
-                else:
-                    other = self.block()
+                other = self.else_if() if self.at("if") else self.block()
             return ast.IfStmt(cond, then, other, self.span_from(tok))
         if word == "either":
             self.pos += 1
@@ -608,32 +678,79 @@ class Parser:
             return ast.WritepageStmt(self.span_from(tok))
         if word == "await":
             self.pos += 1
-            return ast.AwaitStmt(self.expression(), self.span_from(tok))
+            return ast.AwaitStmt(self.full_expression(), self.span_from(tok))
         if word == "assert":
             self.pos += 1
-            asserted = self.expression()
+            asserted = self.full_expression()
             self.expect(",", "between the assertion and its message")
             message = self.string("the assertion's message")
             return ast.AssertStmt(asserted, message.text, self.span_from(tok))
         if tok.kind is TokenKind.IDENT and self.peek().text == "=":
             self.pos += 2
-            value = self.expression()
+            value = self.full_expression()
             return ast.AssignStmt(tok.text, value, self.span_from(tok))
         raise self.error(tok.span, f"expected a statement, found {tok.describe()}")
+
+    def else_if(self) -> ast.Block:
+        """``else if ...``: an if statement nested in the else branch (one level deeper)."""
+        if self.nesting >= MAX_NESTING:
+            first = self.current
+            self.too_deep(first.span)
+            self.skip_block()
+            while self.accept("else"):
+                self.skip_block()
+            return ast.Block((), self.span_from(first))
+        self.nesting += 1
+        try:
+            nested = self.statement()
+        finally:
+            self.nesting -= 1
+        return ast.Block((nested,), nested.span)
 
     def condition(self) -> ast.Cond:
         first = self.current
         if self.accept("!"):
             if self.at("trylock") or self.at("move_mapping"):
-                inner = self.condition()
+                with_depth = self.deeper(first)
+                try:
+                    inner = self.condition()
+                finally:
+                    self.expression_nesting -= with_depth
                 return ast.NotCond(inner, self.span_from(first))
             self.pos -= 1
         if self.accept("trylock"):
             return ast.TryLockCond(self.lock_ref(), self.span_from(first))
         if self.accept("move_mapping"):
             return ast.MoveMappingCond(self.span_from(first))
-        expr = self.expression()
+        expr = self.full_expression()
         return ast.ExprCond(expr, self.span_from(first))
+
+    def deeper(self, at: Token) -> int:
+        """Enter one more level of '(' or '!'; returns the 1 to leave it with."""
+        if self.expression_nesting >= MAX_EXPRESSION_DEPTH:
+            raise self.error(
+                at.span,
+                f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep here: migcheck "
+                f"takes at most {MAX_EXPRESSION_DEPTH} levels of operators, '!' and parentheses; "
+                "split it, e.g. into several asserts or with a variable",
+            )
+        self.expression_nesting += 1
+        return 1
+
+    def full_expression(self) -> ast.SExpr:
+        """An expression of at most ``MAX_EXPRESSION_DEPTH`` levels, as the walkers after the
+        parser recurse over it."""
+        first = self.current
+        expr = self.expression()
+        depth = _depth(expr)
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise self.error(
+                _join(first.span, self.previous.span),
+                f"expression of {depth} levels: migcheck takes at most {MAX_EXPRESSION_DEPTH} "
+                "levels of operators, '!' and parentheses; split it, e.g. into several asserts "
+                "or with a variable",
+            )
+        return expr
 
     # ------------------------------------------------------------ expressions
 
@@ -652,9 +769,17 @@ class Parser:
     def unary(self) -> ast.SExpr:
         tok = self.current
         if self.accept("!"):
-            return ast.Unary("!", self.unary(), self.span_from(tok))
+            level = self.deeper(tok)
+            try:
+                return ast.Unary("!", self.unary(), self.span_from(tok))
+            finally:
+                self.expression_nesting -= level
         if self.accept("("):
-            inner = self.expression()
+            level = self.deeper(tok)
+            try:
+                inner = self.expression()
+            finally:
+                self.expression_nesting -= level
             self.expect(")", "to close '('")
             return inner
         if tok.kind is TokenKind.INT:
@@ -700,13 +825,52 @@ def parse_file(path: Path, display: str | None = None) -> ast.Spec:
     """Parse a spec file; raises :class:`SpecError` with every syntax error."""
     name = display if display is not None else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise SpecError((Diagnostic(Severity.ERROR, None, f"{name}: cannot read: {exc}"),)) from exc
+    text = decode(data, name)
     spec, diagnostics = parse_text(text, name)
     if diagnostics:
         raise SpecError(tuple(sorted(diagnostics, key=_order)))
     return spec
+
+
+def decode(data: bytes, file: str) -> str:
+    """Spec text from a file's bytes, which must be UTF-8 (a byte-order mark is allowed);
+    otherwise :class:`SpecError` at the line and column of the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line = data.count(b"\n", 0, start) + 1
+        before = data[line_start:start].decode("utf-8")
+        column = len(before.removeprefix(BYTE_ORDER_MARK) if line == 1 else before) + 1
+        span = Span(file, line, column, line, column + 1)
+        raise SpecError(
+            (
+                Diagnostic(
+                    Severity.ERROR,
+                    span,
+                    f"byte 0x{data[start]:02x} is not UTF-8: save the file as UTF-8",
+                ),
+            )
+        ) from exc
+
+
+def _depth(expr: ast.SExpr) -> int:
+    """How many levels of operators an expression has, counted without recursion."""
+    deepest = 0
+    stack: list[tuple[ast.SExpr, int]] = [(expr, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, ast.Unary):
+            stack.append((node.arg, depth + 1))
+        elif isinstance(node, ast.Binary):
+            stack.append((node.left, depth + 1))
+            stack.append((node.right, depth + 1))
+    return deepest
 
 
 def _order(diagnostic: Diagnostic) -> tuple[int, int]:
