@@ -78,7 +78,7 @@ def instance_params(spec: ast.Spec, overrides: Overrides) -> Params:
     """The spec's params with the command line's overrides; ValueError when out of range."""
     params, _ = params_of(spec)
     params = overrides.apply(params)
-    problem = check_limits(params)
+    problem = check_limits(params, spec)
     if problem is not None:
         raise ValueError(problem)
     return params

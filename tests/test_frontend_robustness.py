@@ -6,19 +6,22 @@ the tests around it pin what the fix must keep working."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from checker.engines.budget import Budget
 from checker.result import Verdict
-from model.kinds import Property
+from checker.run import Overrides, check_modes
+from model.kinds import ALL_MODES, Mode, Property
 from model.language import limits
 from model.language.parser import parse_text
 from model.language.validate import validate
 from model.span import Severity
-from tests.cli_helpers import migcheck
-from tests.semantics_helpers import run, spec, system_of
+from tests.cli_helpers import ROOT, migcheck
+from tests.semantics_helpers import run, spec, system_of, violated
 
 LOCATED = re.compile(r"^[^:\n]+\.mig:\d+:\d+: (error|note|warning): \S")
 MIGRATE = "move_mapping\nif mode == SYNC_NO_COPY { copy_states } else { copy }\nreturn OK"
@@ -55,6 +58,119 @@ def rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: str | bytes)
     lines = stderr.splitlines()
     assert lines and all(LOCATED.match(line) for line in lines), stderr
     return lines
+
+
+# ---------------------------------------------------------------- 1. repeat NAME
+
+
+REPEAT_PAGES = """spec s
+source "test"
+param pages = 3
+param contents = none
+var n : int[0..8] = 0
+actor counter on page 0 { repeat pages { n = n + 1 }; assert n == 3, "three" }
+callback { return OK }
+"""
+
+
+def test_repeat_pages_repeats_the_pages_param() -> None:
+    parsed, _ = parse_text(REPEAT_PAGES, "t.mig")
+    verdicts = {r.mode: set(r.violated()) for r in check_modes(parsed)}
+    assert verdicts == {
+        Mode.ASYNC: set(),
+        Mode.SYNC_LIGHT: set(),
+        Mode.SYNC: set(),
+        Mode.SYNC_NO_COPY: {Property.COPY_ORDER},
+    }
+
+
+def test_repeat_follows_a_command_line_override() -> None:
+    parsed, _ = parse_text(REPEAT_PAGES.replace("param pages = 3\n", ""), "t.mig")
+    for pages, wrong in ((3, set()), (2, {Property.ASSERTION})):
+        for result in check_modes(parsed, overrides=Overrides(pages=pages)):
+            expected = set(wrong)
+            if result.mode is Mode.SYNC_NO_COPY:
+                expected.add(Property.COPY_ORDER)
+            assert set(result.violated()) == expected, (pages, result.mode)
+
+
+@pytest.mark.parametrize("name", ["migrators", "writes", "passes"])
+def test_repeat_uses_each_numeric_param(name: str) -> None:
+    text = spec(
+        MIGRATE,
+        "var n : int[0..10] = 0",
+        f"actor counter on page 0 {{ repeat {name} {{ n = n + 1 }}\n"
+        f'assert n == {name}, "one per count" }}',
+    )
+    for value in (1, 2, 3):
+        assert violated(text, **{name: value}) == set(), (name, value)
+
+
+def test_the_validator_repeats_the_named_param_too() -> None:
+    """With writes = 0 the old analysis unrolled 'repeat pages' zero times."""
+    text = spec(
+        MIGRATE,
+        "param writes = 0",
+        "lock a : mutex",
+        "actor taker { repeat pages { lock a }\nunlock a }",
+    )
+    assert errors_of(text) == []
+
+
+def test_a_huge_repeat_count_is_an_error_and_is_not_unrolled() -> None:
+    text = spec("repeat 999999999 { copy_states }\n" + MIGRATE)
+    program = (
+        "import sys\nfrom model.language.parser import parse_text\n"
+        "from model.language.validate import validate\n"
+        "spec, _ = parse_text(sys.stdin.read(), 't.mig')\n"
+        "print('\\n'.join(d.render() for d in validate(spec)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], input=text, capture_output=True, text=True,
+        cwd=ROOT, timeout=60, check=True,
+    )
+    assert done.stdout.splitlines() == [
+        "t.mig:5:1: error: repeat 999999999: counts run from 0 to 8; repeat a param "
+        "(pages, migrators, writes, passes) to follow the instance"
+    ]
+
+
+# ---------------------------------------------------------------- 2. one reference at a time
+
+
+def test_peek_ref_while_a_counted_reference_is_held_is_rejected() -> None:
+    text = spec(
+        MIGRATE,
+        "actor user {\nlock page\nget ref\nunlock page\npeek ref\nwrite ref\nput ref\n}",
+    )
+    assert errors_of(text) == [
+        "t.mig:7:1: error: peek ref while a reference may still be held: put ref before "
+        "taking another (a thread holds one reference at a time)",
+        "t.mig:5:1: note: the reference taken here has not been put",
+    ]
+
+
+def test_get_ref_while_a_reference_is_held_on_one_path_names_that_path() -> None:
+    text = spec(
+        MIGRATE,
+        "var b : bool = any",
+        "actor user {\neither { lock page; get ref; unlock page } or { b = true }\n"
+        "if b { b = false }\nget ref\nput ref\n}",
+    )
+    assert errors_of(text) == [
+        "t.mig:7:1: error: get ref while a reference may still be held: put ref before "
+        "taking another (a thread holds one reference at a time)",
+        "t.mig:5:8: note: on the path through branch 1 of 'either'",
+    ]
+
+
+def test_a_reference_put_before_the_next_is_accepted_and_keeps_its_count() -> None:
+    text = spec(
+        MIGRATE,
+        "actor user {\nlock page\nget ref\nunlock page\nput ref\npeek ref\nwrite ref\n"
+        "put ref\n}",
+    )
+    assert errors_of(text) == []
 
 
 # ---------------------------------------------------------------- 3. sizes and nesting
@@ -234,4 +350,225 @@ def test_a_second_source_line() -> None:
     assert errors_of('spec a\nsource "x"\nsource "y"\ncallback { return OK }\n') == [
         "t.mig:3:1: error: a second 'source' line: cite every function in one 'source' line",
         "t.mig:2:1: note: the first 'source' line is here",
+    ]
+
+
+def test_caller_holds_a_lock_twice() -> None:
+    text = spec(MIGRATE, "lock l : mutex", "caller holds l, l")
+    assert errors_of(text) == [
+        "t.mig:4:17: error: caller holds l twice in one line: name each lock once",
+        "t.mig:4:14: note: l is named here first",
+    ]
+    other_modes = spec(MIGRATE, "lock l : mutex", "caller holds l in ASYNC",
+                       "caller holds l in SYNC")
+    assert errors_of(other_modes) == []
+
+
+# ---------------------------------------------------------------- 6. sizes of the instance
+
+
+def test_a_variable_of_more_than_256_values() -> None:
+    assert errors_of(spec(MIGRATE, "var v : int[0..256] = 0")) == [
+        "t.mig:3:1: error: var v has 257 values (0..256): migcheck takes at most 256 values "
+        "per variable; narrow the range"
+    ]
+    assert errors_of(spec(MIGRATE, "var v : int[-128..127] = 0")) == []
+
+
+THREADS = spec(
+    MIGRATE,
+    "param pages = 8",
+    "param migrators = 4",
+    "actor watcher on page 0 { wait writeback }",
+    *(f"actor writer{i} {{ write page }}" for i in range(8)),
+)
+
+
+def test_more_than_255_threads_is_an_error_at_the_actor_that_multiplies() -> None:
+    assert errors_of(THREADS) == [
+        "t.mig:6:1: error: the instance has 261 threads (4 migrator(s), 8 actor(s) on each of "
+        "32 pages, 1 actor(s) on one page); migcheck takes at most 255: lower param pages or "
+        "param migrators (or --pages, --migrators), or run the actor on one page: "
+        "'actor writer0 on page 0'"
+    ]
+
+
+def test_more_than_255_threads_from_the_command_line(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    small = THREADS.replace("param pages = 8\n", "")
+    status, stderr = check_file(tmp_path, monkeypatch, small, "--pages", "8")
+    assert status == 2
+    assert stderr.splitlines()[-1] == (
+        "Error: t.mig:5:1: error: the instance has 261 threads (4 migrator(s), 8 actor(s) on "
+        "each of 32 pages, 1 actor(s) on one page); migcheck takes at most 255: lower param "
+        "pages or param migrators (or --pages, --migrators), or run the actor on one page: "
+        "'actor writer0 on page 0'"
+    )
+
+
+# ---------------------------------------------------------------- 8. friction
+
+
+@pytest.mark.parametrize(
+    ("declaration", "expected"),
+    [
+        ("lock page : mutex",
+         "'page' is a reserved name (the page: its lock PG_locked, and the page a write through "
+         "the mapping reaches): name the lock something else, e.g. 'page_lock'"),
+        ("actor writeback { write page }",
+         "'writeback' is a reserved name (the page's PG_writeback flag): name the actor "
+         "something else, e.g. 'writeback_actor'"),
+        ("var writes : bool = false",
+         "'writes' is a reserved name (the param writes, set with 'param writes = ...'): name "
+         "the variable something else, e.g. 'writes_state'"),
+        ("pointer newpage",
+         "'newpage' is a reserved name (the new page's lock): name the pointer something else, "
+         "e.g. 'newpage_pointer'"),
+        ("var copy : bool = false",
+         "'copy' is a statement keyword: a variable named so could not be assigned or tested; "
+         "name it something else, e.g. 'copy_state'"),
+        ("var true : bool = false",
+         "'true' is a reserved name (the value 1): name the variable something else, "
+         "e.g. 'true_state'"),
+    ],
+    ids=["lock-page", "actor-writeback", "var-writes", "pointer-newpage", "var-copy",
+         "var-true"],
+)
+def test_a_reserved_name_says_so_and_its_suggestion_works(declaration: str,
+                                                          expected: str) -> None:
+    assert errors_of(spec(MIGRATE, declaration)) == [f"t.mig:3:1: error: {expected}"]
+    suggested = re.search(r"e\.g\. '(\w+)'", expected)
+    assert suggested is not None
+    word = declaration.split()[1]
+    fixed = declaration.replace(f" {word} ", f" {suggested.group(1)} ", 1)
+    if fixed == declaration:
+        fixed = declaration.replace(word, suggested.group(1))
+    assert errors_of(spec(MIGRATE, fixed)) == []
+
+
+def test_write_newpage_advice_leads_to_a_valid_spec() -> None:
+    wrong = spec(MIGRATE, "actor user { write newpage }")
+    assert errors_of(wrong) == [
+        "t.mig:3:14: error: an actor cannot write the new page by name: 'write page' writes "
+        "through the mapping, which leads to the new page once move_mapping has switched it"
+    ]
+    assert errors_of(wrong.replace("write newpage", "write page")) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected", "fixed"),
+    [
+        ("lock writeback", "t.mig:3:19: error: undeclared lock 'writeback': writeback is the "
+         "page's PG_writeback flag, not a lock: wait for it with 'wait writeback'",
+         "wait writeback"),
+        ("writeback = 1", "t.mig:3:14: error: writeback is the page's PG_writeback flag: an "
+         "actor sets and clears it with 'start writeback' and 'end writeback'",
+         "start writeback\nend writeback"),
+        ("pages = 2", "t.mig:3:14: error: assignment to the param pages, which is fixed for the "
+         "whole instance: set it with 'param pages = ...', or declare a variable, e.g. "
+         "'var pages_state : int[0..8] = 0'", "pages_state = 2"),
+        ("write buffers", "t.mig:3:14: error: write through 'buffers': 'buffers' is a reserved "
+         "name, not a pointer; write through page, ref or a declared pointer, e.g. "
+         "'pointer buffers_pointer'", "write buffers_pointer"),
+        ("if ASYNC { lock page\nunlock page }", "t.mig:3:17: error: unknown name 'ASYNC': test "
+         "the mode with 'mode == ASYNC'", "if mode == ASYNC { lock page\nunlock page }"),
+    ],
+    ids=["lock-writeback", "assign-writeback", "assign-param", "write-buffers", "mode-name"],
+)
+def test_advice_about_builtin_names_leads_to_a_valid_spec(statement: str, expected: str,
+                                                          fixed: str) -> None:
+    declarations = ("var pages_state : int[0..8] = 0", "pointer buffers_pointer")
+    wrong = spec(MIGRATE, f"actor user {{ {statement} }}")
+    assert errors_of(wrong) == [expected]
+    good = spec(MIGRATE, *declarations, f"actor user {{ {fixed} }}")
+    assert errors_of(good) == []
+
+
+TRYLOCK_WHEN_MAPPED = spec(
+    "if mapped {\n  if !trylock im { return EAGAIN }\n}\n"
+    "move_mapping\nif mode == SYNC_NO_COPY { copy_states } else { copy }\n"
+    "if mapped { unlock im }\nreturn OK",
+    "lock im : mutex",
+    "var mapped : bool = any",
+)
+
+
+def test_an_unlock_wrong_on_some_paths_only_is_accepted() -> None:
+    assert errors_of(TRYLOCK_WHEN_MAPPED) == []
+    for mode in ALL_MODES:
+        assert violated(TRYLOCK_WHEN_MAPPED, mode) == set(), mode
+
+
+def test_an_unlock_wrong_on_some_paths_is_reported_where_the_path_occurs() -> None:
+    remapped = TRYLOCK_WHEN_MAPPED + "actor mapper on page 0 { mapped = true }\n"
+    result = run(remapped)
+    assert set(result.violated()) == {Property.LOCK_BALANCE}
+    trace = result.trace_for(Property.LOCK_BALANCE)
+    assert trace is not None
+    assert trace.message == "unlock im, which this thread does not hold"
+    assert [(s.thread, s.action) for s in trace.steps[-3:]] == [
+        ("mapper", "mapped = true"),
+        ("migrator", "mapped: true"),
+        ("migrator", "unlock im"),
+    ]
+
+
+def test_an_unlock_wrong_on_every_path_names_the_branch_that_decides() -> None:
+    """The note used to name the last branch taken ('b'), not the trylock whose failure path
+    this is."""
+    text = spec(
+        "lock private_lock\nif !trylock ring_lock {\n  if b { b = false }\n"
+        "  unlock ring_lock\n  unlock private_lock\n  return EAGAIN\n}\n" + MIGRATE
+        + "\nunlock ring_lock\nunlock private_lock",
+        "lock private_lock : spinlock",
+        "lock ring_lock : mutex",
+        "var b : bool = any",
+    ).replace("return OK\nunlock ring_lock\nunlock private_lock",
+              "unlock ring_lock\nunlock private_lock\nreturn OK")
+    assert errors_of(text) == [
+        "t.mig:10:3: error: unlock of ring_lock, which is not held on any path to here: take "
+        "ring_lock before this, or remove the unlock",
+        "t.mig:8:4: note: on the path where '!trylock ring_lock' is true",
+    ]
+
+
+def test_an_unlock_after_the_lock_was_released_names_the_release() -> None:
+    text = spec("lock a\nunlock a\nunlock a\n" + MIGRATE, "lock a : mutex")
+    assert errors_of(text) == [
+        "t.mig:7:1: error: unlock of a, which is not held on any path to here: take a before "
+        "this, or remove the unlock",
+        "t.mig:6:1: note: a is released here",
+    ]
+
+
+def test_a_put_or_write_through_a_reference_held_on_some_paths_is_checked_at_run_time() -> None:
+    text = spec(
+        MIGRATE,
+        "var want : bool = any",
+        "actor user {\nif want { lock page; get ref; unlock page }\n"
+        "if want { write ref; put ref }\n}",
+    )
+    assert errors_of(text) == []
+    assert violated(text) == set()
+    flipped = text + "actor flipper on page 0 { want = true }\n"
+    result = run(flipped)
+    assert set(result.violated()) == {Property.LOCK_BALANCE}
+    trace = result.trace_for(Property.LOCK_BALANCE)
+    assert trace is not None
+    assert trace.message == "write ref without a reference held"
+    assert [(s.thread, s.action) for s in trace.steps[-2:]] == [
+        ("user", "want: true"),
+        ("user", "write ref: no reference held"),
+    ]
+
+
+def test_missing_return_names_the_branch_that_does_not_return() -> None:
+    text = spec(
+        "if !move_mapping { b = true }\nelse {\n  copy\n  return OK\n}\nif b { b = false }",
+        "var b : bool = any",
+    )
+    assert errors_of(text) == [
+        "t.mig:11:1: error: the callback can reach its end without 'return': add 'return OK' "
+        "or another return code",
+        "t.mig:5:4: note: on the path where '!move_mapping' is true",
     ]

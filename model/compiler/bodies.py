@@ -375,7 +375,7 @@ class BodyCompiler:
                 )
             return entry
         if isinstance(stmt, ast.RepeatStmt):
-            count = stmt.count if isinstance(stmt.count, int) else self.res.params.writes
+            count = self.count(stmt.count, frame, stmt.span)
             location = next_location
             for _ in range(count):
                 location = self.block(stmt.body, location, frame)
@@ -425,6 +425,15 @@ class BodyCompiler:
         if expr.op is not Op.CONST:
             return None
         return bool(expr.value) != negated
+
+    def count(self, arg: str | int, frame: Frame, span: object) -> int:
+        """How often ``repeat`` runs: a number, or a param's value in this instance (the
+        spec's, or the command line's override)."""
+        if isinstance(arg, int):
+            return arg
+        if hasattr(self.res.params, arg):
+            return int(getattr(self.res.params, arg))
+        raise ValueError(f"{span}: '{arg}' is not a count")
 
     def condition(self, cond: ast.Cond, then: int, other: int, frame: Frame, span: Span) -> int:
         if isinstance(cond, ast.NotCond):
@@ -596,12 +605,20 @@ class BodyCompiler:
         """->writepage() of the old page: writes it out and unlocks it (mm/migrate.c: writeout)."""
         entry = self.new_location(frame, "writepage")
         self.sleep_checks(frame, entry, "->writepage", stmt.span, writeback_wait=True)
+        page_lock = self.migrating(frame)
         frame.thread.add(
             entry,
             next_location,
             TRUE,
-            self.migrating(frame).release(frame.thread.me),
+            page_lock.release(frame.thread.me),
             self.step(StepKind.WRITEPAGE, "->writepage (unlocks the page)", stmt.span),
+            checks=(
+                Check(
+                    Property.LOCK_BALANCE,
+                    not_(page_lock.held_by(frame.thread.me)),
+                    "writepage while the old page is not locked by this thread",
+                ),
+            ),
         )
         return entry
 
@@ -644,6 +661,18 @@ class BodyCompiler:
                 eq(route, const(m + 1)),
                 ((self.res.fresh[(m, page)], const(1)),),
                 self.step(StepKind.WRITE, f"write {stmt.via}: lands on the new page", stmt.span),
+            )
+        if stmt.via == "ref":
+            # the validator lets this through when a reference is held on some path only
+            thread.add(
+                entry,
+                next_location,
+                eq(route, const(-1)),
+                (),
+                self.step(StepKind.WRITE, "write ref: no reference held", stmt.span),
+                checks=(
+                    Check(Property.LOCK_BALANCE, TRUE, "write ref without a reference held"),
+                ),
             )
         return entry
 

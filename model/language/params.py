@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from model.language import ast
+from model.language.limits import MAX_THREADS
 from model.span import Diagnostic, Severity
 
 
@@ -42,6 +43,8 @@ _ENUMS: dict[str, type[Enum]] = {
     "contents": Contents,
 }
 PARAM_NAMES = tuple(f.name for f in fields(Params))
+INT_PARAMS = frozenset(_LIMITS)
+"""The params with a number as value: ``repeat NAME`` and expressions may use them."""
 
 
 def params_of(spec: ast.Spec) -> tuple[Params, list[Diagnostic]]:
@@ -86,10 +89,47 @@ def params_of(spec: ast.Spec) -> tuple[Params, list[Diagnostic]]:
     return params, errors
 
 
-def check_limits(params: Params) -> str | None:
-    """A message when a command-line override is out of range, else None."""
+def check_limits(params: Params, spec: ast.Spec | None = None) -> str | None:
+    """A message when a command-line override is out of range, or makes an instance of
+    ``spec`` larger than migcheck takes; else None."""
     for name, (low, high) in _LIMITS.items():
         value = getattr(params, name)
         if not low <= value <= high:
             return f"--{name} must be from {low} to {high}, not {value}"
+    if spec is not None:
+        problems = instance_errors(spec, params)
+        if problems:
+            return "\n".join(d.render() for d in problems)
     return None
+
+
+def thread_count(spec: ast.Spec, params: Params) -> int:
+    """Threads of the largest instance of ``spec`` at ``params``: the migrators, one thread per
+    page for each actor without ``on page``, one for each actor with it.  The per-page modes
+    have the most pages (each migrator its own), so they count here."""
+    pages = params.pages * params.migrators
+    return params.migrators + sum(1 if a.page is not None else pages for a in spec.actors)
+
+
+def instance_errors(spec: ast.Spec, params: Params) -> list[Diagnostic]:
+    """Errors about the size of ``spec``'s instance at ``params``, at the declaration that
+    multiplies the threads (the first actor that runs on every page), else the spec."""
+    threads = thread_count(spec, params)
+    if threads <= MAX_THREADS:
+        return []
+    per_page = [a for a in spec.actors if a.page is None]
+    pages = params.pages * params.migrators
+    where = per_page[0].span if per_page else spec.span
+    fix = "lower param pages or param migrators (or --pages, --migrators)"
+    if per_page:
+        fix += f", or run the actor on one page: 'actor {per_page[0].name} on page 0'"
+    return [
+        Diagnostic(
+            Severity.ERROR,
+            where,
+            f"the instance has {threads} threads ({params.migrators} migrator(s), "
+            f"{len(per_page)} actor(s) on each of {pages} pages, "
+            f"{len(spec.actors) - len(per_page)} actor(s) on one page); migcheck takes at "
+            f"most {MAX_THREADS}: {fix}",
+        )
+    ]

@@ -2,8 +2,9 @@
 with its span, before any engine runs.
 
 The lock-holding analysis follows every path of a body once per mode (a test of the mode is
-decided, tests of spec state go both ways) and tracks the sets of locks that may be held, so
-``unlock of X, which is not held on some path`` names a real path.
+decided, tests of spec state go both ways) and tracks the sets of locks that may be held; what
+is wrong on every path is an error here, with a note naming the branch or statement that
+decided it, and what is wrong on some paths only is left to the model's run-time checks.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass, field
 from model.kernel.library import library_names
 from model.kinds import ALL_MODES, Mode, ReturnCode
 from model.language import ast
-from model.language.params import PARAM_NAMES, params_of
+from model.language.limits import MAX_REPEAT, MAX_VARIABLE_VALUES
+from model.language.names import meaning, reserved_message, suggestion
+from model.language.params import INT_PARAMS, PARAM_NAMES, Params, instance_errors, params_of
 from model.span import Diagnostic, Severity, Span, SpecError
 
-BUILTIN_NAMES = frozenset({"page", "newpage", "buffers", "writeback", "mode", "ref"})
-INT_PARAMS = frozenset({"pages", "migrators", "writes", "passes"})
 CALLBACK_ONLY = (
     ast.MoveMappingStmt,
     ast.CopyStmt,
@@ -60,9 +61,12 @@ class _Report:
 def validate(spec: ast.Spec) -> tuple[Diagnostic, ...]:
     """Every error and warning of a parsed spec, in source order."""
     report = _Report()
-    _, param_errors = params_of(spec)
+    params, param_errors = params_of(spec)
     report.diagnostics.extend(param_errors)
+    if not param_errors:
+        report.diagnostics.extend(instance_errors(spec, params))
     _check_names(spec, report)
+    _check_variables(spec, report)
     _check_expects(spec, report)
     _check_caller_holds(spec, report)
     if not spec.source:
@@ -114,8 +118,9 @@ def _check_names(spec: ast.Spec, report: _Report) -> None:
         + [(d.name, "actor", d.span) for d in spec.actors]
     )
     for name, what, span in declared:
-        if name in BUILTIN_NAMES or name in PARAM_NAMES:
-            report.error(span, f"'{name}' is a built-in name: give the {what} another name")
+        problem = reserved_message(name, what)
+        if problem is not None:
+            report.error(span, problem)
             continue
         if name in first:
             other_what, other_span = first[name]
@@ -138,9 +143,31 @@ def _check_names(spec: ast.Spec, report: _Report) -> None:
         seen_params[param.name] = param.span
 
 
+def _check_variables(spec: ast.Spec, report: _Report) -> None:
+    for decl in spec.variables:
+        values = decl.high - decl.low + 1
+        if values > MAX_VARIABLE_VALUES:
+            report.error(
+                decl.span,
+                f"var {decl.name} has {values} values ({decl.low}..{decl.high}): migcheck takes "
+                f"at most {MAX_VARIABLE_VALUES} values per variable; narrow the range",
+            )
+
+
 def _check_caller_holds(spec: ast.Spec, report: _Report) -> None:
     """A caller may hold a lock shared by all pages (either side of a reader-writer lock) or
     the page lock of a page being migrated (``page``, ``page[N]``)."""
+    for held in spec.caller_holds:
+        first: dict[str, Span] = {}
+        for ref in held.locks:
+            key = _key(ref)
+            if key in first:
+                report.error(
+                    ref.span,
+                    f"caller holds {key} twice in one line: name each lock once",
+                    ((first[key], f"{key} is named here first"),),
+                )
+            first.setdefault(key, ref.span)
     for ref in (r for held in spec.caller_holds for r in held.locks):
         if ref.name == "page":
             if ref.access is not ast.Access.EXCLUSIVE:
@@ -152,7 +179,8 @@ def _check_caller_holds(spec: ast.Spec, report: _Report) -> None:
         if decl is None:
             report.error(
                 ref.span,
-                f"caller holds '{ref.name}', which is not a declared lock (or page, page[N])",
+                f"caller holds '{ref.name}', which is not a declared lock (or page, page[N]): "
+                + _declare_lock_advice(ref.name, "mutex"),
             )
         elif decl.scope is not ast.Scope.SHARED:
             report.error(
@@ -241,8 +269,12 @@ class _Body:
                     f"repeat {stmt.count}: the count must be a number or one "
                     f"of the params {', '.join(sorted(INT_PARAMS))}",
                 )
-            if isinstance(stmt.count, int) and not 0 <= stmt.count <= 8:
-                report.error(stmt.span, "repeat counts run from 0 to 8")
+            if isinstance(stmt.count, int) and not 0 <= stmt.count <= MAX_REPEAT:
+                report.error(
+                    stmt.span,
+                    f"repeat {stmt.count}: counts run from 0 to {MAX_REPEAT}; repeat a param "
+                    "(pages, migrators, writes, passes) to follow the instance",
+                )
             self.block(stmt.body)
         elif isinstance(stmt, ast.ReturnCallStmt):
             if stmt.library not in library_names():
@@ -253,24 +285,13 @@ class _Body:
                 )
         elif isinstance(stmt, ast.WriteStmt):
             if stmt.via not in ("page", "ref") and not self.pointer(stmt.via):
-                report.error(
-                    stmt.span,
-                    f"write through '{stmt.via}': declare 'pointer "
-                    f"{stmt.via}', or write through page or ref",
-                )
+                report.error(stmt.span, _write_advice(stmt.via))
         elif isinstance(stmt, ast.RepointStmt):
             if not self.pointer(stmt.pointer):
-                report.error(
-                    stmt.span,
-                    f"undeclared pointer '{stmt.pointer}': declare 'pointer {stmt.pointer}'",
-                )
+                report.error(stmt.span, _repoint_advice(stmt.pointer))
         elif isinstance(stmt, ast.AssignStmt):
             if self.spec.variable(stmt.name) is None:
-                report.error(
-                    stmt.span,
-                    f"assignment to '{stmt.name}', which is not a declared "
-                    f"variable: declare 'var {stmt.name} : bool = false'",
-                )
+                report.error(stmt.span, _assign_advice(stmt.name))
             self.expression(stmt.value)
         elif isinstance(stmt, (ast.AwaitStmt, ast.AssertStmt)):
             self.expression(stmt.cond)
@@ -304,7 +325,7 @@ class _Body:
         if decl is None:
             report.error(
                 ref.span,
-                f"undeclared lock '{ref.name}': declare it, e.g. 'lock {ref.name} : spinlock'",
+                f"undeclared lock '{ref.name}': " + _declare_lock_advice(ref.name, "spinlock"),
             )
             return
         if unlock and ref.access is not ast.Access.EXCLUSIVE:
@@ -350,15 +371,98 @@ class _Body:
                     or node.name in ("writeback", "uptodate")
                 )
                 if not known:
-                    self.report.error(
-                        node.span,
-                        f"unknown name '{node.name}': declare a variable "
-                        f"'var {node.name} : bool = false'",
-                    )
+                    self.report.error(node.span, _unknown_name_advice(node.name))
             elif isinstance(node, ast.Unary):
                 stack.append(node.arg)
             elif isinstance(node, ast.Binary):
                 stack.extend((node.left, node.right))
+
+
+def _declare_lock_advice(name: str, kind: str) -> str:
+    """How to get a lock called ``name``, for a name that is not a declared lock."""
+    if name == "writeback":
+        return (
+            "writeback is the page's PG_writeback flag, not a lock: wait for it with "
+            "'wait writeback'"
+        )
+    if name == "ref":
+        return "ref is a page reference, not a lock: take it with 'get ref' in an actor"
+    if meaning(name) is not None:
+        other = suggestion(name, "lock")
+        return (
+            f"'{name}' is a reserved name; declare a lock with another name, e.g. "
+            f"'lock {other} : {kind}'"
+        )
+    return f"declare it, e.g. 'lock {name} : {kind}'"
+
+
+def _write_advice(via: str) -> str:
+    """What is wrong with ``write VIA`` for a VIA that is not page, ref or a pointer."""
+    if via == "newpage":
+        return (
+            "an actor cannot write the new page by name: 'write page' writes through the "
+            "mapping, which leads to the new page once move_mapping has switched it"
+        )
+    if meaning(via) is not None:
+        return (
+            f"write through '{via}': '{via}' is a reserved name, not a pointer; write through "
+            f"page, ref or a declared pointer, e.g. 'pointer {suggestion(via, 'pointer')}'"
+        )
+    return f"write through '{via}': declare 'pointer {via}', or write through page or ref"
+
+
+def _repoint_advice(name: str) -> str:
+    if name in ("page", "newpage"):
+        return (
+            f"repoint {name}: repoint switches a declared pointer; the mapping is switched by "
+            "move_mapping"
+        )
+    if meaning(name) is not None:
+        return (
+            f"repoint {name}: '{name}' is a reserved name, not a pointer; declare a pointer "
+            f"with another name, e.g. 'pointer {suggestion(name, 'pointer')}', and repoint that"
+        )
+    return f"undeclared pointer '{name}': declare 'pointer {name}'"
+
+
+def _assign_advice(name: str) -> str:
+    """What is wrong with ``NAME = ...`` for a NAME that is not a declared variable."""
+    if name == "writeback":
+        return (
+            "writeback is the page's PG_writeback flag: an actor sets and clears it with "
+            "'start writeback' and 'end writeback'"
+        )
+    if name == "uptodate":
+        return (
+            "uptodate is the page's PG_uptodate flag: an actor clears and sets it with "
+            "'start read' and 'end read'"
+        )
+    if name in PARAM_NAMES:
+        return (
+            f"assignment to the param {name}, which is fixed for the whole instance: set it "
+            f"with 'param {name} = ...', or declare a variable, e.g. "
+            f"'var {suggestion(name, 'variable')} : int[0..8] = 0'"
+        )
+    if meaning(name) is not None:
+        return (
+            f"assignment to '{name}', a reserved name: declare a variable with another name, "
+            f"e.g. 'var {suggestion(name, 'variable')} : bool = false'"
+        )
+    return (
+        f"assignment to '{name}', which is not a declared variable: declare "
+        f"'var {name} : bool = false'"
+    )
+
+
+def _unknown_name_advice(name: str) -> str:
+    if name in Mode.__members__:
+        return f"unknown name '{name}': test the mode with 'mode == {name}'"
+    if meaning(name) is not None:
+        return (
+            f"'{name}' has no value in an expression ({meaning(name)}); declare a variable, "
+            f"e.g. 'var {suggestion(name, 'variable')} : bool = false'"
+        )
+    return f"unknown name '{name}': declare a variable 'var {name} : bool = false'"
 
 
 def _keyword(stmt: ast.Stmt) -> str:
@@ -422,36 +526,60 @@ def _inner_blocks(stmt: ast.Stmt) -> Iterable[ast.Block]:
 
 Held = frozenset[str]
 
+CONTINUES = "(continues)"
+"""The key under which a path keeps why it did not return (for the missing-return note)."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Why:
-    """The last branch a path took, to explain an error found on that path."""
+    """Why a path holds, or does not hold, one resource: the branch that decided it, or the
+    statement that took or released it.  ``text`` is the whole note."""
 
     span: Span
     text: str
+    branch: bool = False
 
 
-Paths = dict[Held, _Why | None]
+Reasons = dict[str, _Why]
+Paths = dict[Held, Reasons]
+_Option = tuple[Held, _Why, ast.Block | None]
+"""One way through a branch: what its entry takes, why it is taken, and its block."""
 
 
 class _HeldLocks:
-    """Which locks (and the page reference) may be held at each statement, per mode; each set
-    of held locks remembers the last branch that led to it, for the error's note."""
+    """Which locks (and the page reference) may be held at each statement, per mode.
+
+    Each set of held locks keeps, for each resource, why it is held or not: the branch that
+    made the difference (a branch's note names the branch whose alternative ends differently,
+    for each input path separately) or the statement that took or released it.
+
+    A test of spec state goes both ways here even when another thread cannot change it in
+    between, so a path of this analysis need not be a path of the model.  Hence an unlock,
+    ``put ref``, ``write ref`` or ``writepage`` is an error only when it is wrong on EVERY path
+    that reaches it; wrong on some paths only, it is left to the run-time lock-balance checks
+    of model/compiler/bodies.py, which report it with a trace exactly where it happens.
+    """
 
     def __init__(self, spec: ast.Spec, report: _Report, mode: Mode) -> None:
         self.spec = spec
         self.report = report
         self.mode = mode
-        params, _ = params_of(spec)
-        self.writes = params.writes
+        self.params, _ = params_of(spec)
+        self.truncated = False
+        self.needs: dict[tuple[Span, str], _Need] = {}
 
     def body(self, block: ast.Block, callback: bool) -> None:
         callers = {_key(ref) for ref in self.spec.held_by_caller(self.mode)}
         start: Held = frozenset({"page", "newpage"} | callers) if callback else frozenset()
-        ends = self.block(block, {start: None})
+        ends = self.block(block, {start: {}})
+        if not self.truncated:
+            for (span, message), need in self.needs.items():
+                if not need.met:
+                    notes = () if need.why is None else ((need.why.span, need.why.text),)
+                    self.report.error(span, message, notes)
         if callback and ends:
-            why = next(iter(ends.values()))
-            notes = () if why is None else ((why.span, f"on the path {why.text}"),)
+            why = next(iter(ends.values())).get(CONTINUES)
+            notes = () if why is None else ((why.span, why.text),)
             self.report.error(
                 _end_of(block),
                 "the callback can reach its end without 'return': add 'return OK' or "
@@ -465,45 +593,53 @@ class _HeldLocks:
                 return paths
             paths = self.statement(stmt, paths)
             if len(paths) > MAX_PATHS:
+                self.truncated = True
                 paths = dict(list(paths.items())[:MAX_PATHS])
         return paths
 
     @staticmethod
-    def change(paths: Paths, add: str = "", remove: str = "") -> Paths:
+    def change(paths: Paths, why: _Why, add: str = "", remove: str = "") -> Paths:
         changed: Paths = {}
-        for held, why in paths.items():
-            after = (held | {add}) if add else held
-            changed.setdefault(after - {remove} if remove else after, why)
+        name = add or remove
+        for held, reasons in paths.items():
+            after = (held | {add}) if add else held - {remove}
+            changed.setdefault(after, {**reasons, name: why})
         return changed
 
     def statement(self, stmt: ast.Stmt, paths: Paths) -> Paths:
         if isinstance(stmt, ast.LockStmt):
-            return self.change(paths, add=_key(stmt.target))
+            name = _key(stmt.target)
+            return self.change(paths, _Why(stmt.span, f"{name} is taken here"), add=name)
         if isinstance(stmt, ast.UnlockStmt):
             name = _key(stmt.target)
             self.require(
-                name, paths, stmt.span, f"unlock of {name}, which is not held on some path"
+                name,
+                paths,
+                stmt.span,
+                f"unlock of {name}, which is not held on any path to here: take {name} "
+                "before this, or remove the unlock",
             )
-            return self.change(paths, remove=name)
+            return self.change(paths, _Why(stmt.span, f"{name} is released here"), remove=name)
         if isinstance(stmt, ast.WritepageStmt):
             self.require(
                 "page",
                 paths,
                 stmt.span,
-                "writepage needs the old page locked, and it is not on some path",
+                "writepage needs the old page locked, and it is not locked on any path to "
+                "here: writepage unlocks the page, so call it once and do not unlock page "
+                "before it",
             )
-            return self.change(paths, remove="page")
+            why = _Why(stmt.span, "writepage unlocks the page here")
+            return self.change(paths, why, remove="page")
         if isinstance(stmt, ast.RefStmt):
-            if stmt.take:
-                return self.change(paths, add="ref")
-            self.require("ref", paths, stmt.span, "put ref without a reference held on some path")
-            return self.change(paths, remove="ref")
+            return self.reference(stmt, paths)
         if isinstance(stmt, ast.WriteStmt) and stmt.via == "ref":
             self.require(
                 "ref",
                 paths,
                 stmt.span,
-                "write ref without a reference held on some path: add 'get ref' first",
+                "write ref without a reference held on any path to here: take one with "
+                "'get ref' (or 'peek ref') before this",
             )
             return paths
         if isinstance(stmt, (ast.ReturnStmt, ast.ReturnCallStmt)):
@@ -511,58 +647,148 @@ class _HeldLocks:
         if isinstance(stmt, ast.IfStmt):
             return self.branch(stmt, paths)
         if isinstance(stmt, ast.EitherStmt):
-            result: Paths = {}
-            for number, branch in enumerate(stmt.branches, start=1):
-                why = _Why(branch.span, f"through branch {number} of 'either'")
-                taken: Paths = {held: why for held in paths}
-                for held, reason in self.block(branch, taken).items():
-                    result.setdefault(held, reason)
-            return result
+            options: list[_Option] = [
+                (frozenset(), _Why(b.span, f"on the path through branch {n} of 'either'", True), b)
+                for n, b in enumerate(stmt.branches, start=1)
+            ]
+            return self.alternatives(paths, options)
         if isinstance(stmt, ast.RepeatStmt):
-            count = stmt.count if isinstance(stmt.count, int) else self.writes
-            for _ in range(count):
-                paths = self.block(stmt.body, paths)
-            return paths
+            return self.repeat(stmt, paths)
+        return paths
+
+    def reference(self, stmt: ast.RefStmt, paths: Paths) -> Paths:
+        if stmt.take:
+            word = "get" if stmt.counted else "peek"
+            holding = [reasons.get("ref") for held, reasons in paths.items() if "ref" in held]
+            if holding:
+                why = holding[0]
+                self.report.error(
+                    stmt.span,
+                    f"{word} ref while a reference may still be held: put ref before taking "
+                    "another (a thread holds one reference at a time)",
+                    () if why is None else ((why.span, why.text),),
+                )
+            taken = _Why(stmt.span, "the reference taken here has not been put")
+            return self.change(paths, taken, add="ref")
+        self.require(
+            "ref",
+            paths,
+            stmt.span,
+            "put ref without a reference held on any path to here: take one with 'get ref' "
+            "before this, or remove the put",
+        )
+        return self.change(paths, _Why(stmt.span, "the reference is put here"), remove="ref")
+
+    def repeat(self, stmt: ast.RepeatStmt, paths: Paths) -> Paths:
+        """The body ``count`` times, stopping early once the held sets repeat (the analysis of
+        a body depends only on them).  A count out of range is reported elsewhere; its body is
+        followed once, never unrolled."""
+        count = _repeat_count(stmt.count, self.params)
+        if count is None:
+            return self.block(stmt.body, paths)
+        for _ in range(count):
+            after = self.block(stmt.body, paths)
+            if after.keys() == paths.keys():
+                return after
+            paths = after
         return paths
 
     def branch(self, stmt: ast.IfStmt, paths: Paths) -> Paths:
         cond = stmt.cond
         text = ast.describe_condition(cond)
-        then_paths: Paths = {h: _Why(cond.span, f"where '{text}' is true") for h in paths}
-        other_paths: Paths = {h: _Why(cond.span, f"where '{text}' is false") for h in paths}
+        true_why = _Why(cond.span, f"on the path where '{text}' is true", True)
+        false_why = _Why(cond.span, f"on the path where '{text}' is false", True)
+        then_add: Held = frozenset()
+        other_add: Held = frozenset()
         negated = False
         while isinstance(cond, ast.NotCond):
             negated = not negated
             cond = cond.arg
+        decided: bool | None = None
         if isinstance(cond, ast.TryLockCond):
-            name = _key(cond.target)
+            taken = frozenset({_key(cond.target)})
             if negated:
-                other_paths = self.change(other_paths, add=name)
+                other_add = taken
             else:
-                then_paths = self.change(then_paths, add=name)
+                then_add = taken
         elif isinstance(cond, ast.ExprCond):
             decided = _mode_only(cond.expr, self.mode)
-            if decided is True:
-                other_paths = {}
-            elif decided is False:
-                then_paths = {}
-        result = self.block(stmt.then, then_paths) if then_paths else {}
-        rest = other_paths
-        if stmt.other is not None:
-            rest = self.block(stmt.other, other_paths) if other_paths else {}
-        for held, why in rest.items():
-            result.setdefault(held, why)
+        options: list[_Option] = []
+        if decided is not False:
+            options.append((then_add, true_why, stmt.then))
+        if decided is not True:
+            options.append((other_add, false_why, stmt.other))
+        return self.alternatives(paths, options)
+
+    def alternatives(self, paths: Paths, options: list[_Option]) -> Paths:
+        """Follow each alternative (a branch taken, with the locks its entry takes) from each
+        input path; a resource whose state an alternative decides gets that branch as reason."""
+        result: Paths = {}
+        for held, reasons in paths.items():
+            entries = [held | add for add, _, _ in options]
+            outputs: list[Paths] = []
+            entered: list[Reasons] = []
+            for number, (_, why, block) in enumerate(options):
+                entry = entries[number]
+                differ = _differ(entry, entries[:number] + entries[number + 1 :])
+                entered.append({**reasons, **{name: why for name in differ}})
+                start: Paths = {entry: entered[number]}
+                outputs.append(self.block(block, start) if block is not None else start)
+            for number, (_, why, _) in enumerate(options):
+                rest = outputs[:number] + outputs[number + 1 :]
+                others = [h for other in rest for h in other]
+                others_return = any(not other for other in rest)
+                entered_reasons = entered[number]
+                for after, after_reasons in outputs[number].items():
+                    decided = set(_differ(after, others))
+                    if others_return:
+                        decided.add(CONTINUES)
+                    updated = dict(after_reasons)
+                    for name in decided:
+                        inner = updated.get(name)
+                        if inner is None or not inner.branch or inner is entered_reasons.get(name):
+                            updated[name] = why
+                    result.setdefault(after, updated)
         return result
 
     def require(self, name: str, paths: Paths, span: Span, message: str) -> None:
-        missing = [why for held, why in paths.items() if name not in held]
-        if not missing:
+        """Note whether ``name`` is held on some path that reaches ``span``: the statement is
+        an error when it is held on none of them (decided at the end, as a branch's paths
+        are followed one input path at a time)."""
+        if not paths:
             return
-        why = missing[0]
-        notes: tuple[tuple[Span | None, str], ...] = ()
-        if why is not None:
-            notes = ((why.span, f"on the path {why.text}"),)
-        self.report.error(span, message, notes)
+        need = self.needs.setdefault((span, message), _Need())
+        if any(name in held for held in paths):
+            need.met = True
+        elif need.why is None:
+            need.why = next(iter(paths.values())).get(name)
+
+
+@dataclass(slots=True)
+class _Need:
+    """A statement that needs a resource held: whether some path holds it, and why the first
+    path seen does not."""
+
+    met: bool = False
+    why: _Why | None = None
+
+
+def _differ(held: Held, others: list[Held]) -> frozenset[str]:
+    """The resources ``held`` has and some other set lacks, or lacks and some other has."""
+    found: set[str] = set()
+    for other in others:
+        found |= held ^ other
+    return frozenset(found)
+
+
+def _repeat_count(count: int | str, params: Params) -> int | None:
+    """How often ``repeat`` runs its body at ``params``; None for a count that is an error."""
+    if isinstance(count, int):
+        return count if 0 <= count <= MAX_REPEAT else None
+    if count in INT_PARAMS:
+        value: int = getattr(params, count)
+        return value
+    return None
 
 
 def _key(ref: ast.LockRef) -> str:
