@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from checker.engines.budget import Budget
+from checker.engines.explicit import search as explicit
 from checker.result import Verdict
 from checker.run import Overrides, check_modes
 from model.kinds import ALL_MODES, Mode, Property
@@ -404,6 +405,40 @@ def test_more_than_255_threads_from_the_command_line(tmp_path: Path,
         "pages or param migrators (or --pages, --migrators), or run the actor on one page: "
         "'actor writer0 on page 0'"
     )
+
+
+# ---------------------------------------------------------------- 7. many locations
+
+
+def long_callback(statements: int) -> str:
+    body = "\n".join(["copy_states"] * statements)
+    return spec(
+        "move_mapping\n" + body + "\nif mode == SYNC_NO_COPY { copy_states } else { copy }\n"
+        "return OK",
+        "actor user on page 0 { lock page\nwrite page\nunlock page }",
+    )
+
+
+def test_a_thread_with_more_than_256_locations_is_checked() -> None:
+    text = long_callback(40)
+    large = system_of(text, pages=8)
+    sizes = [v.high - v.low + 1 for v in large.variables]
+    assert max(sizes) > 256
+    small = explicit.check(system_of(text, pages=1), Budget(max_states=500_000))
+    result = explicit.check(large, Budget(max_states=2_000_000))
+    assert result.verdict is small.verdict is Verdict.HOLDS
+    assert result.statistics.states > small.statistics.states
+
+
+def test_a_wide_thread_finds_the_same_violation_as_a_small_instance() -> None:
+    racy = long_callback(40).replace("lock page\nwrite page\nunlock page", "write page")
+    small = explicit.check(system_of(racy, pages=1), Budget(max_states=500_000))
+    large = explicit.check(system_of(racy, pages=8), Budget(max_states=2_000_000))
+    assert set(small.violated()) == set(large.violated()) == {Property.LOST_UPDATE}
+    trace = large.trace_for(Property.LOST_UPDATE)
+    replayed = small.trace_for(Property.LOST_UPDATE)
+    assert trace is not None and replayed is not None
+    assert len(trace.steps) == len(replayed.steps)
 
 
 # ---------------------------------------------------------------- 8. friction

@@ -1,10 +1,17 @@
 """Compile a transition system into Python functions for the explicit engine's hot loop.
 
-States are stored as ``bytes``: each variable's value minus its lower bound, one byte each
-(variables are small; :func:`compile_system` refuses one with a range over 256).  The successor
-function is generated source: one branch per thread on its program counter, one guarded tuple
-display per transition, so a step costs a few comparisons and one allocation.  Guards, updates
-and checks come from the same :class:`model.ts.Expr` trees the z3 engine encodes.
+States are stored as ``bytes``: each variable's value minus its lower bound, one byte each.
+A system with a variable of more than 256 values (the program counter of a thread with more
+locations, e.g. a long callback inlined for eight pages) stores its states as tuples of the same
+numbers instead: indexing a state gives a variable's stored value either way, so the engine
+reads both alike, and the one-byte case keeps exactly its generated code.  A tuple is as fast
+to build and hash but costs about eight bytes per variable where ``bytes`` costs one
+(docs/engines.md has the measurements), so it is only used where a byte cannot hold a value.
+
+The successor function is generated source: one branch per thread on its program counter, one
+guarded tuple display per transition, so a step costs a few comparisons and one allocation.
+Guards, updates and checks come from the same :class:`model.ts.Expr` trees the z3 engine
+encodes.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 
 from model.ts import Expr, Op, Transition, TransitionSystem
 
-Packed = bytes
+Packed = bytes | tuple[int, ...]
 SuccessorFn = Callable[[Packed], tuple[list[tuple[int, Packed]], list[int]]]
 CheckFn = Callable[[Packed], bool]
 
@@ -30,9 +37,11 @@ class CompiledSystem:
     lows: tuple[int, ...]
     by_location: dict[tuple[int, int], tuple[int, ...]]
     source: str
+    wide: bool = False
 
     def pack(self, state: tuple[int, ...]) -> Packed:
-        return bytes(v - low for v, low in zip(state, self.lows, strict=True))
+        stored = tuple(v - low for v, low in zip(state, self.lows, strict=True))
+        return stored if self.wide else bytes(stored)
 
     def unpack(self, packed: Packed) -> tuple[int, ...]:
         return tuple(v + low for v, low in zip(packed, self.lows, strict=True))
@@ -71,9 +80,7 @@ class _Emitter:
 
 def compile_system(system: TransitionSystem) -> CompiledSystem:
     """Generate and load the successor, check and wait-for functions of ``system``."""
-    for variable in system.variables:
-        if variable.high - variable.low > 255:
-            raise ValueError(f"variable {variable.name} has a range over 256 values")
+    wide = any(variable.high - variable.low > 255 for variable in system.variables)
     lows = tuple(v.low for v in system.variables)
     emit = _Emitter(lows)
     width = len(system.variables)
@@ -90,7 +97,7 @@ def compile_system(system: TransitionSystem) -> CompiledSystem:
             keyword = "elif"
             lines.append("        moved = False")
             for index in by_location[(thread_index, location)]:
-                lines.extend(_transition_lines(emit, system, index, width))
+                lines.extend(_transition_lines(emit, system, index, width, wide))
             lines.append("        if not moved:")
             lines.append(f"            stuck.append({thread_index})")
         if locations:
@@ -145,11 +152,12 @@ def compile_system(system: TransitionSystem) -> CompiledSystem:
         lows=lows,
         by_location={key: tuple(value) for key, value in by_location.items()},
         source=source,
+        wide=wide,
     )
 
 
 def _transition_lines(
-    emit: _Emitter, system: TransitionSystem, index: int, width: int
+    emit: _Emitter, system: TransitionSystem, index: int, width: int, wide: bool
 ) -> list[str]:
     transition: Transition = system.transitions[index]
     pc = system.threads[transition.thread].pc
@@ -157,7 +165,8 @@ def _transition_lines(
     assigned[pc] = str(transition.target)
     cells = [assigned.get(i, f"s[{i}]") for i in range(width)]
     guard = emit.expr(transition.guard)
-    body = f"out.append(({index}, bytes(({', '.join(cells)},))))"
+    state = f"({', '.join(cells)},)"
+    body = f"out.append(({index}, {state if wide else f'bytes({state})'}))"
     return [
         f"        if {guard}:",
         "            moved = True",

@@ -47,7 +47,7 @@ import z3
 from checker.engines.blocking import blocking_tables
 from checker.engines.budget import Budget, BudgetExceeded
 from checker.engines.explicit import search as explicit
-from checker.engines.explicit.codegen import CompiledSystem, compile_system
+from checker.engines.explicit.codegen import CompiledSystem, Packed, compile_system
 from checker.engines.explicit.deadlock import deadlock_ending
 from checker.result import ModeResult, PropertyResult, Statistics, Trace, Verdict
 from checker.trace import Ending, ReplayError, replay, step_state
@@ -919,7 +919,7 @@ def _replays(system: TransitionSystem, initial: State, path: list[int]) -> bool:
     return True
 
 
-def _sample(compiled: CompiledSystem, chooser: random.Random, initial: list[bytes],
+def _sample(compiled: CompiledSystem, chooser: random.Random, initial: list[Packed],
             samples: int, fired: set[int] | None = None) -> Iterator[State]:
     """Distinct states met on seeded random runs from ``initial`` (candidates, no proof).
 
@@ -927,7 +927,7 @@ def _sample(compiled: CompiledSystem, chooser: random.Random, initial: list[byte
     in the pair domain contains anyway, so sampling from them never weakens the invariant.
     Runs from initial states are real executions: ``fired`` collects the transitions they take.
     """
-    seen: set[bytes] = set()
+    seen: set[Packed] = set()
     steps = 0
     while steps < samples:
         packed = chooser.choice(initial)
