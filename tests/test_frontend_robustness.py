@@ -18,6 +18,7 @@ from checker.result import Verdict
 from checker.run import Overrides, check_modes
 from model.kinds import ALL_MODES, Mode, Property
 from model.language import limits
+from model.language.names import RESERVED, VARIABLE_KEYWORDS
 from model.language.parser import parse_text
 from model.language.validate import validate
 from model.span import Severity
@@ -481,6 +482,14 @@ def test_a_reserved_name_says_so_and_its_suggestion_works(declaration: str,
     assert errors_of(spec(MIGRATE, fixed)) == []
 
 
+def test_the_documented_reserved_names_are_the_reserved_names() -> None:
+    text = (ROOT / "docs" / "spec-language.md").read_text(encoding="utf-8")
+    section = text.split("## Reserved names", 1)[1].split("\n## ", 1)[0]
+    paragraphs = [p for p in section.split("\n\n") if p.strip()]
+    assert set(re.findall(r"`(\w+)`", paragraphs[1])) == set(RESERVED)
+    assert set(re.findall(r"`(\w+)`", paragraphs[2])) == set(VARIABLE_KEYWORDS)
+
+
 def test_write_newpage_advice_leads_to_a_valid_spec() -> None:
     wrong = spec(MIGRATE, "actor user { write newpage }")
     assert errors_of(wrong) == [
@@ -607,3 +616,30 @@ def test_missing_return_names_the_branch_that_does_not_return() -> None:
         "or another return code",
         "t.mig:5:4: note: on the path where '!move_mapping' is true",
     ]
+
+
+# ---------------------------------------------------------------- documentation
+
+
+def test_the_limits_section_lists_every_limit() -> None:
+    text = (ROOT / "docs" / "spec-language.md").read_text(encoding="utf-8")
+    section = text.split("## Limits", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| ([^|]+?) \| (\d+) \|", section, re.MULTILINE))
+    names = {
+        "digits of an integer": "MAX_INTEGER_DIGITS",
+        "nesting of blocks": "MAX_NESTING",
+        "depth of an expression": "MAX_EXPRESSION_DEPTH",
+        "values of a variable": "MAX_VARIABLE_VALUES",
+        "threads of an instance": "MAX_THREADS",
+        "count of `repeat N`": "MAX_REPEAT",
+    }
+    assert rows == {label: str(getattr(limits, name)) for label, name in names.items()}
+    assert set(names.values()) == {n for n in vars(limits) if n.startswith("MAX_")}
+
+
+def test_the_documented_error_is_the_one_migcheck_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "docs" / "spec-language.md").read_text(encoding="utf-8")
+    section = text.split("## Errors", 1)[1]
+    command = "migcheck check tests/data/bad/unlock_not_held.mig"
+    example = section.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    assert example == migcheck(command, monkeypatch).stderr
