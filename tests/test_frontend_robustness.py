@@ -643,3 +643,33 @@ def test_the_documented_error_is_the_one_migcheck_prints(monkeypatch: pytest.Mon
     command = "migcheck check tests/data/bad/unlock_not_held.mig"
     example = section.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
     assert example == migcheck(command, monkeypatch).stderr
+
+
+def test_a_second_core_line() -> None:
+    text = 'spec a\nsource "x"\ncore linux-4.14\ncore linux-6.6\ncallback { return OK }\n'
+    assert errors_of(text) == [
+        "t.mig:4:1: error: a second 'core' line: a spec names one core",
+        "t.mig:3:1: note: the first 'core' line is here",
+    ]
+
+
+def test_a_core_file_that_is_not_utf8_is_located(tmp_path: Path) -> None:
+    from model.language.core_parser import parse_core_file
+    from model.span import SpecError
+
+    path = tmp_path / "core.mig"
+    path.write_bytes(b"core broken\n# \xff\n")
+    with pytest.raises(SpecError) as raised:
+        parse_core_file(path, "core.mig")
+    assert str(raised.value) == (
+        "core.mig:2:3: error: byte 0xff is not UTF-8: save the file as UTF-8"
+    )
+
+
+def test_nested_any_in_a_core_is_bounded() -> None:
+    from model.language.core_parser import parse_core_text
+
+    deep = "any(" * 70 + "b" + ")" * 70
+    text = f"core c\nmigrate in SYNC over isolated pages {{\n  await {deep}\n}}\n"
+    _, found = parse_core_text(text, "core.mig")
+    assert [d.render() for d in found][:1] == [f"core.mig:3:{9 + 4 * 64}: {TOO_DEEP_EXPRESSION}"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from model.kinds import Mode, ReturnCode
 from model.language import ast
 from model.language.lexer import Token, TokenKind
-from model.language.parser import Parser, _Abort, _join
+from model.language.parser import Parser, _Abort, _join, decode
 from model.span import Diagnostic, Severity, SpecError
 
 CORE_DECLARATIONS = frozenset(
@@ -377,7 +377,11 @@ class CoreParser(Parser):
         tok = self.current
         if tok.kind is TokenKind.IDENT and tok.text == "any" and self.peek().text == "(":
             self.pos += 2
-            inner = self.expression()
+            level = self.deeper(tok)
+            try:
+                inner = self.expression()
+            finally:
+                self.expression_nesting -= level
             self.expect(")", "to close 'any('")
             return ast.AnyPage(inner, self.span_from(tok))
         if tok.kind is TokenKind.IDENT and tok.text == "caller" and self.peek().text == ".":
@@ -398,10 +402,10 @@ def parse_core_file(path: Path, display: str | None = None) -> ast.Core:
     """Parse a core file; raises :class:`SpecError` with every syntax error."""
     name = display if display is not None else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise SpecError((Diagnostic(Severity.ERROR, None, f"{name}: cannot read: {exc}"),)) from exc
-    core, diagnostics = parse_core_text(text, name)
+    core, diagnostics = parse_core_text(decode(data, name), name)
     if diagnostics:
         raise SpecError(tuple(sorted(diagnostics, key=_order)))
     return core

@@ -253,10 +253,12 @@ class Parser:
                     body = self.block()
                     actors.append(ast.Actor(actor_name.text, body, self.span_from(tok), page=page))
                 elif self.accept("core"):
-                    if core is not None:
-                        raise self.error(tok.span, "a second 'core' line: a spec names one core")
-                    core = self.core_name()
-                    core_span = self.span_from(tok)
+                    named_core = self.core_name()
+                    if core is None:
+                        core, core_span = named_core, self.span_from(tok)
+                    else:
+                        first_core = Token(TokenKind.IDENT, "core", core_span)
+                        self.once_only(tok, first_core, "core", "a spec names one core")
                 elif self.accept("caller"):
                     caller_name: str | None = None
                     if not self.at("holds"):
@@ -867,6 +869,8 @@ def _depth(expr: ast.SExpr) -> int:
         deepest = max(deepest, depth)
         if isinstance(node, ast.Unary):
             stack.append((node.arg, depth + 1))
+        elif isinstance(node, ast.AnyPage):
+            stack.append((node.expr, depth + 1))
         elif isinstance(node, ast.Binary):
             stack.append((node.left, depth + 1))
             stack.append((node.right, depth + 1))
