@@ -37,6 +37,7 @@ def step_spans(
             system = compile_system(spec, mode, params, core)
         except NotInKernel:
             continue
+        spans.update(system.started)
         for transition in system.transitions:
             if transition.step.span is not None:
                 spans.add(transition.step.span)

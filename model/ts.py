@@ -379,6 +379,8 @@ class TransitionSystem:
     threads: tuple[Thread, ...]
     transitions: tuple[Transition, ...]
     location_checks: tuple[LocationCheck, ...] = ()
+    # spec lines of steps every run takes before its first state (merged into the start)
+    started: tuple[Span, ...] = ()
 
     def initial_states(self) -> Iterator[State]:
         """Every combination of the variables' initial values."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 from model.compiler.bodies import CallerChoice
+from model.span import Span
 from model.ts import (
     TRUE,
     Check,
@@ -226,6 +227,7 @@ def _advance_migrators(
     changes, and no trace begins with them.  A start that stays invisible is dropped from the
     invisible set, so no step leads to nowhere."""
     variables = list(system.variables)
+    started: list[Span] = []
     for index, thread in enumerate(system.threads):
         if thread.role is not ThreadRole.MIGRATOR:
             continue
@@ -249,7 +251,8 @@ def _advance_migrators(
             for target, value in values.items():
                 variables[target] = replace(variables[target], initial=(int(value or 0),))
             variables[thread.pc] = replace(variables[thread.pc], initial=(step.target,))
-    return replace(system, variables=tuple(variables))
+            started.extend(span for span in (step.step.span, *step.covers) if span is not None)
+    return replace(system, variables=tuple(variables), started=system.started + tuple(started))
 
 
 def _invisible(transition: Transition, private: frozenset[int]) -> bool:

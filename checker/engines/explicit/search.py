@@ -324,7 +324,7 @@ class _Search:
         return replay(self.system, unpack(self.states[root]), path, found.ending, expected)
 
     def covered(self) -> frozenset[Span]:
-        spans: set[Span] = set()
+        spans: set[Span] = set(self.system.started)
         for index, hit in enumerate(self.fired_transitions):
             if hit:
                 transition = self.system.transitions[index]
