@@ -167,3 +167,25 @@ def test_a_stuck_set_needs_every_possible_waker_stuck_too() -> None:
     completion = system.threads[names.index("completion")]
     state[completion.pc] = completion.done
     assert stuck_for_ever(system, tables, state, blocked) == sorted(blocked)
+
+
+def test_and_or_of_integers_are_0_or_1_in_every_engine() -> None:
+    # the generated successor function used Python's and/or, which return an operand
+    text = """
+spec booleans
+source "test"
+var a : int[0..3] = 2
+var b : int[0..3] = 3
+var r : int[0..3] = 0
+var s : int[0..3] = 0
+callback {
+  r = a && b
+  s = a || b
+  assert r == 1 && s == 1, "booleans are 0 or 1"
+  move_mapping
+  if mode == SYNC_NO_COPY { copy_states } else { copy }
+  return OK
+}
+"""
+    expected = {mode: set() for mode in ALL_MODES}
+    _expect(text, expected)

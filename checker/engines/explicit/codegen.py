@@ -51,22 +51,26 @@ class _Emitter:
     def __init__(self, lows: tuple[int, ...]) -> None:
         self.lows = lows
 
-    def expr(self, e: Expr) -> str:
+    def expr(self, e: Expr, truth: bool = False) -> str:
+        """Python for ``e``.  With ``truth`` only its truth is used (a guard, a check, a
+        condition); otherwise its value is, and ``and``/``or`` must give 0 or 1, as the
+        expression language's booleans are (Python's return an operand: ``2 and 3`` is 3)."""
         op = e.op
         if op is Op.CONST:
             return str(e.value)
         if op is Op.VAR:
             low = self.lows[e.value]
             return f"s[{e.value}]" if low == 0 else f"(s[{e.value}] + {low})"
-        if op is Op.AND:
-            return "(" + " and ".join(self.expr(a) for a in e.args) + ")"
-        if op is Op.OR:
-            return "(" + " or ".join(self.expr(a) for a in e.args) + ")"
+        if op in (Op.AND, Op.OR):
+            word = " and " if op is Op.AND else " or "
+            joined = "(" + word.join(self.expr(a, True) for a in e.args) + ")"
+            return joined if truth else f"(1 if {joined} else 0)"
         if op is Op.NOT:
-            return f"(not {self.expr(e.args[0])})"
+            return f"(not {self.expr(e.args[0], True)})"
         if op is Op.ITE:
             cond, then, other = e.args
-            return f"({self.expr(then)} if {self.expr(cond)} else {self.expr(other)})"
+            return (f"({self.expr(then, truth)} if {self.expr(cond, True)} "
+                    f"else {self.expr(other, truth)})")
         left, right = (self.expr(a) for a in e.args)
         symbol = {Op.EQ: "==", Op.NE: "!=", Op.LT: "<", Op.LE: "<=", Op.ADD: "+", Op.SUB: "-"}[op]
         return f"({left} {symbol} {right})"
@@ -113,7 +117,7 @@ def compile_system(system: TransitionSystem) -> CompiledSystem:
         for number, check in enumerate(transition.checks):
             name = f"check_{index}_{number}"
             lines.append(f"def {name}(s):")
-            lines.append(f"    return bool({emit.expr(check.bad)})")
+            lines.append(f"    return bool({emit.expr(check.bad, True)})")
             transition_checks[index].append((number, name))
             check_names.append(name)
     lines.append("def location_checks(s):")
@@ -122,7 +126,7 @@ def compile_system(system: TransitionSystem) -> CompiledSystem:
         thread = system.threads[location_check.thread]
         lines.append(
             f"    if s[{thread.pc}] == {location_check.location} and "
-            f"{emit.expr(location_check.check.bad)}:"
+            f"{emit.expr(location_check.check.bad, True)}:"
         )
         lines.append(f"        found.append({number})")
     lines.append("    return found")
@@ -164,7 +168,7 @@ def _transition_lines(
     assigned = {variable: emit.stored(variable, value) for variable, value in transition.updates}
     assigned[pc] = str(transition.target)
     cells = [assigned.get(i, f"s[{i}]") for i in range(width)]
-    guard = emit.expr(transition.guard)
+    guard = emit.expr(transition.guard, True)
     state = f"({', '.join(cells)},)"
     body = f"out.append(({index}, {state if wide else f'bytes({state})'}))"
     return [
